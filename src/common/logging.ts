@@ -1,0 +1,48 @@
+import { randomUUID } from 'node:crypto';
+import { IncomingMessage, ServerResponse } from 'node:http';
+import { Params } from 'nestjs-pino';
+import { AppConfig } from '../config/app-config';
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
+
+/** Paths pino blanks in every line: credentials in headers, signed URLs, keys and passwords. */
+export const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-api-key"]',
+  'req.headers["x-connectly-signature"]',
+  'req.headers["x-signature"]',
+  'res.headers["set-cookie"]',
+  '*.url',
+  '*.apiKey',
+  '*.password',
+  '*.secret',
+  '*.token',
+];
+
+/** pino and pino-http options: JSON lines, a request id on every HTTP line, no secrets. */
+export function loggerParams(config: AppConfig): Params {
+  return {
+    pinoHttp: {
+      level: config.logLevel,
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      genReqId: requestIdOf,
+      customProps: (req) => ({ requestId: req.id }),
+      serializers: { req: serializeRequest },
+      autoLogging: { ignore: (req) => req.url?.startsWith('/health') === true || req.url === '/metrics' },
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    renameContext: 'logger',
+  };
+}
+
+function requestIdOf(req: IncomingMessage, res: ServerResponse): string {
+  const given = req.headers['x-request-id'];
+  const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+  res.setHeader('x-request-id', id);
+  return id;
+}
+
+function serializeRequest(req: { id: unknown; method: string; url: string; remoteAddress?: string }) {
+  return { id: req.id, method: req.method, path: req.url.split('?')[0], remoteAddress: req.remoteAddress };
+}

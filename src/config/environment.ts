@@ -1,0 +1,211 @@
+import { Transform } from 'class-transformer';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsNotEmpty,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  Min,
+  ValidateIf,
+} from 'class-validator';
+
+const toBoolean = ({ value }: { value: unknown }): unknown => {
+  if (typeof value !== 'string') return value;
+  const normalised = value.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(normalised)) return true;
+  if (['false', '0', 'no', 'off', ''].includes(normalised)) return false;
+  return value;
+};
+
+const toInteger = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
+
+const BROKER_LIST = /^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/;
+const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
+
+/**
+ * Every environment variable the service reads, with its rule and default.
+ * Validation errors name the variable and the rule, never the value.
+ */
+export class EnvironmentVariables {
+  @IsIn(['production', 'development', 'test'])
+  NODE_ENV = 'production';
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  PORT = 3000;
+
+  @IsString()
+  @IsNotEmpty()
+  HOST = '0.0.0.0';
+
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL = 'info';
+
+  @Matches(BROKER_LIST, { message: 'KAFKA_BROKERS must be a comma-separated list of host:port' })
+  KAFKA_BROKERS!: string;
+
+  @IsString()
+  @IsNotEmpty()
+  KAFKA_CLIENT_ID = 'connectly-report-ingest';
+
+  @IsString()
+  @IsNotEmpty()
+  KAFKA_GROUP_ID = 'connectly-report-ingest';
+
+  @Transform(toBoolean)
+  @IsBoolean()
+  KAFKA_SSL = false;
+
+  @IsIn(['none', 'plain', 'scram-sha-256', 'scram-sha-512'])
+  KAFKA_SASL_MECHANISM = 'none';
+
+  @ValidateIf((env: EnvironmentVariables) => env.KAFKA_SASL_MECHANISM !== 'none')
+  @IsString()
+  @IsNotEmpty({ message: 'KAFKA_SASL_USERNAME is required when KAFKA_SASL_MECHANISM is set' })
+  KAFKA_SASL_USERNAME?: string;
+
+  @ValidateIf((env: EnvironmentVariables) => env.KAFKA_SASL_MECHANISM !== 'none')
+  @IsString()
+  @IsNotEmpty({ message: 'KAFKA_SASL_PASSWORD is required when KAFKA_SASL_MECHANISM is set' })
+  KAFKA_SASL_PASSWORD?: string;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(100)
+  @Max(60000)
+  KAFKA_PUBLISH_TIMEOUT_MS = 3000;
+
+  @Matches(TOPIC_NAME)
+  TOPIC_INBOX = 'connectly.report-webhooks.v1';
+
+  @Matches(TOPIC_NAME)
+  TOPIC_REPORT_READY = 'connectly.report-ready.v1';
+
+  @Matches(TOPIC_NAME)
+  TOPIC_REPORT_FAILED = 'connectly.report-failed.v1';
+
+  @Matches(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { message: 'S3_BUCKET must be a valid bucket name' })
+  S3_BUCKET!: string;
+
+  @Matches(/^[A-Za-z0-9!_.*'()=/-]*$/, { message: 'S3_PREFIX may hold only safe key characters' })
+  S3_PREFIX = 'connectly/reports';
+
+  @Matches(/^[A-Za-z0-9!_.*'()=/-]+$/, { message: 'S3_STAGING_PREFIX may hold only safe key characters' })
+  S3_STAGING_PREFIX = 'connectly/staging';
+
+  @Matches(/^[a-z0-9-]+$/, { message: 'S3_REGION must look like a region name, such as us-east-1' })
+  S3_REGION = 'us-east-1';
+
+  @IsOptional()
+  @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
+  S3_ENDPOINT?: string;
+
+  @IsOptional()
+  @Transform(toBoolean)
+  @IsBoolean()
+  S3_FORCE_PATH_STYLE?: boolean;
+
+  @IsOptional()
+  @IsIn(['when_supported', 'when_required'])
+  S3_CHECKSUMS?: 'when_supported' | 'when_required';
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(5)
+  @Max(512)
+  S3_PART_SIZE_MB = 8;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  @Max(32)
+  S3_QUEUE_SIZE = 4;
+
+  @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
+  CONNECTLY_API_BASE_URL = 'https://api.connectly.ai';
+
+  @IsString()
+  @IsNotEmpty()
+  CONNECTLY_BUSINESS_ID!: string;
+
+  @IsString()
+  @IsNotEmpty()
+  CONNECTLY_API_KEY!: string;
+
+  @Matches(/^(\*\.)?[a-z0-9.-]+(:\d+)?(,(\*\.)?[a-z0-9.-]+(:\d+)?)*$/i, {
+    message: 'DOWNLOAD_ALLOWED_HOSTS must be a comma-separated list of host names or *.suffix patterns',
+  })
+  DOWNLOAD_ALLOWED_HOSTS = 'reports.connectly.ai';
+
+  @IsOptional()
+  @IsString()
+  DOWNLOAD_CA_FILE?: string;
+
+  @Transform(toBoolean)
+  @IsBoolean()
+  DOWNLOAD_ALLOW_PRIVATE_ADDRESSES = false;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(100)
+  DOWNLOAD_CONNECT_TIMEOUT_MS = 5000;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(100)
+  DOWNLOAD_READ_TIMEOUT_MS = 30000;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  @Max(5 * 1024 ** 3)
+  DOWNLOAD_MAX_BYTES = 5 * 1024 ** 3;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(0)
+  LINK_EXPIRY_MARGIN_SECONDS = 15;
+
+  @Matches(/^\/[A-Za-z0-9/_-]*$/, { message: 'WEBHOOK_PATH must be an absolute path' })
+  WEBHOOK_PATH = '/webhooks/connectly';
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1024)
+  @Max(16 * 1024 * 1024)
+  WEBHOOK_BODY_LIMIT_BYTES = 64 * 1024;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  @Max(64)
+  INGEST_CONCURRENCY = 2;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  INGEST_MAX_ATTEMPTS = 6;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(10)
+  INGEST_RETRY_BASE_MS = 500;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(10)
+  INGEST_RETRY_MAX_MS = 30000;
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1000)
+  SHUTDOWN_GRACE_MS = 25000;
+}

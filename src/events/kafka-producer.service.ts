@@ -1,0 +1,116 @@
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Kafka, Message, Partitioners, Producer, RecordMetadata } from 'kafkajs';
+import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
+import { AppConfig } from '../config/app-config';
+import { Clock } from '../common/clock';
+import { KAFKA } from './kafka.client';
+
+export type ProducerState = 'connecting' | 'connected' | 'disconnected' | 'stopped';
+
+/** Kafka did not take a write: not connected yet, shutting down, or no acknowledgement in time. */
+export class PublishError extends Error {
+  readonly retriable = true;
+
+  constructor(message: string, cause?: unknown) {
+    super(message, { cause });
+    this.name = 'PublishError';
+  }
+}
+
+/**
+ * The service's idempotent producer. It tracks every send still in flight so that shutdown waits for them
+ * instead of trusting `disconnect()` to flush (CASES C01), and reports its own state for readiness.
+ */
+@Injectable()
+export class KafkaProducer implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly producer: Producer;
+  private readonly pending = new Set<Promise<unknown>>();
+  private stateValue: ProducerState = 'connecting';
+  private connectLoop?: Promise<void>;
+  private readonly stopping = new AbortController();
+
+  constructor(
+    @Inject(KAFKA) kafka: Kafka,
+    private readonly config: AppConfig,
+    private readonly clock: Clock,
+    @InjectPinoLogger(KafkaProducer.name) private readonly logger: PinoLogger,
+  ) {
+    this.producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      allowAutoTopicCreation: false,
+    });
+    this.producer.on(this.producer.events.CONNECT, () => this.setState('connected'));
+    this.producer.on(this.producer.events.DISCONNECT, () => this.setState('disconnected'));
+  }
+
+  get state(): ProducerState {
+    return this.stateValue;
+  }
+
+  onApplicationBootstrap(): void {
+    this.connectLoop = this.connectUntilStopped();
+  }
+
+  /** Writes messages with acks from all in-sync replicas; rejects if Kafka has not acknowledged them in time. */
+  async send(topic: string, messages: Message[], timeoutMs = this.config.kafka.publishTimeoutMs): Promise<void> {
+    if (this.stateValue !== 'connected') throw new PublishError(`Kafka producer is ${this.stateValue}`);
+
+    const sending = this.producer.send({ topic, messages, acks: -1, timeout: timeoutMs });
+    this.track(sending);
+    await this.withTimeout(sending, topic, timeoutMs);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.setState('stopped');
+    this.stopping.abort();
+    await this.connectLoop;
+    await this.drainPending();
+    await this.producer.disconnect();
+    this.logger.info('Kafka producer closed');
+  }
+
+  private async connectUntilStopped(): Promise<void> {
+    for (let attempt = 1; this.stateValue !== 'stopped'; attempt += 1) {
+      try {
+        await this.producer.connect();
+        return;
+      } catch (error) {
+        this.logger.warn({ err: error, attempt }, 'Kafka producer could not connect; retrying');
+        await this.clock.sleep(Math.min(500 * attempt, 5000), this.stopping.signal).catch(() => undefined);
+      }
+    }
+  }
+
+  private track(sending: Promise<RecordMetadata[]>): void {
+    const settled = sending.catch(() => undefined);
+    this.pending.add(settled);
+    void settled.finally(() => this.pending.delete(settled));
+  }
+
+  private async withTimeout<T>(work: Promise<T>, topic: string, timeoutMs: number): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new PublishError(`Kafka did not acknowledge the write to ${topic} within ${timeoutMs} ms`)), timeoutMs);
+    });
+
+    try {
+      return await Promise.race([work, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async drainPending(): Promise<void> {
+    if (this.pending.size === 0) return;
+
+    this.logger.info({ pending: this.pending.size }, 'Waiting for Kafka sends still in flight');
+    await Promise.race([Promise.all(this.pending), this.clock.sleep(this.config.shutdownGraceMs)]);
+  }
+
+  private setState(state: ProducerState): void {
+    if (this.stateValue === 'stopped') return;
+    this.stateValue = state;
+  }
+}

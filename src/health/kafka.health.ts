@@ -1,0 +1,60 @@
+import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
+import { Admin, Kafka } from 'kafkajs';
+import { AppConfig } from '../config/app-config';
+import { KAFKA } from '../events/kafka.client';
+import { KafkaProducer } from '../events/kafka-producer.service';
+import { InboxConsumer } from '../ingest/inbox.consumer';
+import { withTimeout } from './with-timeout';
+
+const CHECK_TIMEOUT_MS = 2000;
+
+/**
+ * Readiness of Kafka as this service uses it: the shared client's admin answers a metadata call for our
+ * topics, the producer is connected and the inbox consumer is in its group (CASES C26: no separate ping).
+ */
+@Injectable()
+export class KafkaHealthIndicator implements OnApplicationShutdown {
+  private readonly admin: Admin;
+  private adminConnected = false;
+
+  constructor(
+    @Inject(KAFKA) kafka: Kafka,
+    private readonly producer: KafkaProducer,
+    private readonly consumer: InboxConsumer,
+    private readonly config: AppConfig,
+    private readonly health: HealthIndicatorService,
+  ) {
+    this.admin = kafka.admin();
+    this.admin.on(this.admin.events.DISCONNECT, () => (this.adminConnected = false));
+  }
+
+  async check(key = 'kafka'): Promise<HealthIndicatorResult> {
+    const indicator = this.health.check(key);
+    const states = { producer: this.producer.state, consumer: this.consumer.state };
+    try {
+      await withTimeout(this.topicsExist(), CHECK_TIMEOUT_MS, 'Kafka metadata');
+    } catch (error) {
+      return indicator.down({ ...states, message: error instanceof Error ? error.message : String(error) });
+    }
+
+    if (states.producer !== 'connected' || states.consumer !== 'running') return indicator.down(states);
+    return indicator.up(states);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.admin.disconnect();
+  }
+
+  private async topicsExist(): Promise<void> {
+    if (!this.adminConnected) {
+      await this.admin.connect();
+      this.adminConnected = true;
+    }
+    const { topics } = this.config;
+    const wanted = [topics.inbox, topics.reportReady, topics.reportFailed];
+    const existing = new Set(await this.admin.listTopics());
+    const missing = wanted.filter((topic) => !existing.has(topic));
+    if (missing.length > 0) throw new Error(`Missing topics: ${missing.join(', ')}`);
+  }
+}

@@ -1,0 +1,133 @@
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  NotFound,
+  S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
+import { AppConfig } from '../config/app-config';
+import { ArchiveMetadata, fromS3Metadata, toS3Metadata } from './archive-metadata';
+import { S3 } from './s3.client';
+
+export const CSV_CONTENT_TYPE = 'text/csv';
+
+export interface ArchivedObject {
+  bucket: string;
+  key: string;
+  sizeBytes: number;
+  eTag?: string;
+  versionId?: string;
+  metadata: ArchiveMetadata;
+}
+
+/**
+ * The archive in S3. A run is written under a staging key first and copied to its archive key with its
+ * full metadata only once every byte is in: an object at an archive key is always complete.
+ */
+@Injectable()
+export class ArchiveStore implements OnApplicationShutdown {
+  constructor(
+    @Inject(S3) private readonly s3: S3Client,
+    private readonly config: AppConfig,
+    @InjectPinoLogger(ArchiveStore.name) private readonly logger: PinoLogger,
+  ) {}
+
+  get bucket(): string {
+    return this.config.s3.bucket;
+  }
+
+  uri(key: string): string {
+    return `s3://${this.bucket}/${key}`;
+  }
+
+  /** The archived run at this key, or undefined when there is none (or only a foreign object). */
+  async find(key: string): Promise<ArchivedObject | undefined> {
+    try {
+      const head = await this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      const metadata = fromS3Metadata(head.Metadata);
+      if (metadata === undefined) return undefined;
+
+      return { bucket: this.bucket, key, sizeBytes: head.ContentLength ?? 0, eTag: head.ETag, versionId: head.VersionId, metadata };
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Streams the body to a staging key; rejects, leaving no parts behind, if the body errors or the signal aborts. */
+  async stage(body: Readable, eventId: string, signal: AbortSignal): Promise<string> {
+    const key = `${this.config.s3.stagingPrefix}/${randomUUID()}.csv`;
+    const upload = new Upload({
+      client: this.s3,
+      params: { Bucket: this.bucket, Key: key, Body: body, ContentType: CSV_CONTENT_TYPE, Metadata: { 'event-id': encodeURIComponent(eventId) } },
+      partSize: this.config.s3.partSizeBytes,
+      queueSize: this.config.s3.queueSize,
+      leavePartsOnError: false,
+    });
+    const abort = (): void => void upload.abort().catch(() => undefined);
+    signal.addEventListener('abort', abort, { once: true });
+
+    try {
+      await upload.done();
+      return key;
+    } finally {
+      signal.removeEventListener('abort', abort);
+    }
+  }
+
+  /** Moves a staged object to its archive key with the run's metadata, then removes the staging copy. */
+  async commit(stagingKey: string, key: string, metadata: ArchiveMetadata): Promise<ArchivedObject> {
+    const copied = await this.s3.send(
+      new CopyObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        CopySource: `${this.bucket}/${encodeURIComponent(stagingKey).replace(/%2F/g, '/')}`,
+        MetadataDirective: 'REPLACE',
+        ContentType: CSV_CONTENT_TYPE,
+        Metadata: toS3Metadata(metadata),
+      }),
+    );
+    await this.discard(stagingKey);
+    const archived = await this.find(key);
+    if (archived === undefined) throw new Error(`The archive copy at ${key} is missing its metadata`);
+
+    return { ...archived, eTag: copied.CopyObjectResult?.ETag ?? archived.eTag, versionId: copied.VersionId ?? archived.versionId };
+  }
+
+  async discard(stagingKey: string): Promise<void> {
+    try {
+      await this.s3.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: stagingKey }));
+    } catch (error) {
+      this.logger.warn({ err: error, key: stagingKey }, 'Could not remove a staging object; a lifecycle rule will');
+    }
+  }
+
+  /** The first bytes of an archived object, for re-reading its header row. */
+  async readStart(key: string, bytes: number): Promise<Buffer> {
+    const object = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: `bytes=0-${bytes - 1}` }));
+    if (object.Body === undefined) return Buffer.alloc(0);
+
+    return Buffer.from(await object.Body.transformToByteArray());
+  }
+
+  async checkBucket(): Promise<void> {
+    await this.s3.send(new HeadBucketCommand({ Bucket: this.bucket }));
+  }
+
+  onApplicationShutdown(): void {
+    this.s3.destroy();
+  }
+}
+
+function isNotFound(error: unknown): boolean {
+  if (error instanceof NotFound) return true;
+  return error instanceof S3ServiceException && error.$metadata.httpStatusCode === 404;
+}

@@ -1,0 +1,76 @@
+import {
+  BadRequestException,
+  Injectable,
+  NestMiddleware,
+  PayloadTooLargeException,
+  UnsupportedMediaTypeException,
+} from '@nestjs/common';
+import { NextFunction, Request, Response } from 'express';
+import getRawBody from 'raw-body';
+import secureJson from 'secure-json-parse';
+import { AppConfig } from '../config/app-config';
+
+export interface RequestWithRawBody extends Request {
+  rawBody?: Buffer;
+}
+
+const MAX_DEPTH = 16;
+
+/**
+ * Reads the webhook body itself, so that the exact bytes stay available for signature checks (CASES C17)
+ * and every failure maps to the right status: 415 wrong type, 413 too large, 400 malformed or hostile JSON.
+ */
+@Injectable()
+export class WebhookBodyMiddleware implements NestMiddleware {
+  constructor(private readonly config: AppConfig) {}
+
+  async use(req: RequestWithRawBody, _res: Response, next: NextFunction): Promise<void> {
+    if (!req.is('application/json')) {
+      throw new UnsupportedMediaTypeException('Content-Type must be application/json');
+    }
+
+    req.rawBody = await this.read(req);
+    req.body = parseJson(req.rawBody);
+    next();
+  }
+
+  private async read(req: Request): Promise<Buffer> {
+    const limit = this.config.http.bodyLimitBytes;
+    try {
+      return await getRawBody(req, { limit, length: req.headers['content-length'] });
+    } catch (error) {
+      if (isBodyError(error, 'entity.too.large')) {
+        throw new PayloadTooLargeException(`The body is larger than the limit of ${limit} bytes`);
+      }
+      throw new BadRequestException('The body could not be read completely');
+    }
+  }
+}
+
+function parseJson(raw: Buffer): unknown {
+  let parsed: unknown;
+  try {
+    parsed = secureJson.parse(raw.toString('utf8'), undefined, { protoAction: 'error', constructorAction: 'error' });
+  } catch (error) {
+    const detail = error instanceof SyntaxError ? 'the body is not valid JSON' : 'the body holds a forbidden key';
+    throw new BadRequestException(`Malformed webhook: ${detail}`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new BadRequestException('Malformed webhook: the body must be a JSON object');
+  }
+  if (depthOf(parsed) > MAX_DEPTH) throw new BadRequestException(`Malformed webhook: nested deeper than ${MAX_DEPTH} levels`);
+
+  return parsed;
+}
+
+function depthOf(value: unknown, depth = 0): number {
+  if (value === null || typeof value !== 'object' || depth > MAX_DEPTH) return depth;
+
+  let deepest = depth;
+  for (const child of Object.values(value as Record<string, unknown>)) deepest = Math.max(deepest, depthOf(child, depth + 1));
+  return deepest;
+}
+
+function isBodyError(error: unknown, type: string): boolean {
+  return typeof error === 'object' && error !== null && 'type' in error && error.type === type;
+}

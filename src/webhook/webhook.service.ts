@@ -1,0 +1,71 @@
+import { Injectable } from '@nestjs/common';
+import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
+import { AppConfig } from '../config/app-config';
+import { Clock } from '../common/clock';
+import { KafkaProducer } from '../events/kafka-producer.service';
+import { eventIdOf, InboxRecord } from '../ingest/inbox-record';
+import { CompletedRunWebhook, ConnectlyWebhookDto } from './connectly-webhook.dto';
+
+export type WebhookOutcome = { status: 'accepted'; eventId: string } | { status: 'ignored'; reason: string };
+
+export interface DeliveryContext {
+  requestId: string;
+  traceparent: string;
+}
+
+/** Decides whether a valid webhook is ours, and if so makes it durable in the inbox topic. */
+@Injectable()
+export class WebhookService {
+  constructor(
+    private readonly producer: KafkaProducer,
+    private readonly config: AppConfig,
+    private readonly clock: Clock,
+    @InjectPinoLogger(WebhookService.name) private readonly logger: PinoLogger,
+  ) {}
+
+  /** Resolves once Kafka has acknowledged the inbox record; rejects (and nothing is promised) otherwise. */
+  async accept(webhook: ConnectlyWebhookDto, context: DeliveryContext): Promise<WebhookOutcome> {
+    const ignored = ignoreReason(webhook);
+    if (ignored !== undefined) {
+      this.logger.info({ requestId: context.requestId, reason: ignored }, 'Ignored a webhook that is not a completed run');
+      return { status: 'ignored', reason: ignored };
+    }
+
+    const record = this.toRecord(webhook as unknown as CompletedRunWebhook, context);
+    await this.producer.send(this.config.topics.inbox, [
+      { key: record.webhook.report.id, value: JSON.stringify(record), headers: { 'event-id': record.eventId } },
+    ]);
+    this.logger.info({ requestId: context.requestId, eventId: record.eventId }, 'Queued a completed report run');
+
+    return { status: 'accepted', eventId: record.eventId };
+  }
+
+  private toRecord(webhook: CompletedRunWebhook, context: DeliveryContext): InboxRecord {
+    const { id, name, type, last_run: run } = webhook.report;
+
+    return {
+      version: 1,
+      eventId: eventIdOf(id, run.id),
+      receivedAt: this.clock.now().toISOString(),
+      requestId: context.requestId,
+      traceparent: context.traceparent,
+      webhook: {
+        topic: 'report',
+        timestamp: webhook.timestamp,
+        report: {
+          id,
+          name,
+          type,
+          last_run: { id: run.id, status: 'completed', result: { url: run.result.url, expires_at: run.result.expires_at, created_at: run.result.created_at } },
+        },
+      },
+    };
+  }
+}
+
+function ignoreReason(webhook: ConnectlyWebhookDto): string | undefined {
+  if (webhook.topic !== 'report') return `topic ${webhook.topic} is not handled`;
+  if (webhook.report.last_run.status !== 'completed') return `run status ${webhook.report.last_run.status} is not completed`;
+
+  return undefined;
+}
