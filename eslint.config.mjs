@@ -28,6 +28,7 @@ export default tseslint.config(
     rules: {
       ...jest.configs['flat/recommended'].rules,
       'jest/no-focused-tests': 'error',
+      'jest/valid-title': ['error', { ignoreTypeOfDescribeName: true }],
       '@typescript-eslint/unbound-method': 'off',
     },
   },

@@ -1,7 +1,8 @@
 /** Two projects: fast unit specs beside the code, and e2e specs against the real broker and S3 server. */
 const common = {
   moduleFileExtensions: ['js', 'json', 'ts'],
-  transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true }] },
+  transform: { '^.+\\.ts$': 'ts-jest' },
+  setupFiles: ['reflect-metadata'],
   testEnvironment: 'node',
 };
 

@@ -9,7 +9,12 @@ async function main(): Promise<void> {
   await app.listen(config.http.port, config.http.host);
 
   app.get(Logger).log(
-    { port: config.http.port, webhookPath: config.http.webhookPath, s3Checksums: config.s3.checksums, forcePathStyle: config.s3.forcePathStyle },
+    {
+      port: config.http.port,
+      webhookPath: config.http.webhookPath,
+      s3Checksums: config.s3.checksums,
+      forcePathStyle: config.s3.forcePathStyle,
+    },
     'connectly-report-ingest is listening',
   );
 }

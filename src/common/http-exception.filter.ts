@@ -1,6 +1,7 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus } from '@nestjs/common';
 import { Request, Response } from 'express';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
+import { requestIdOf } from './logging';
 
 /** Nest's error body plus the request id, which is also the x-request-id header; 500s say nothing internal. */
 @Catch()
@@ -11,7 +12,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const req = http.getRequest<Request>();
     const res = http.getResponse<Response>();
-    const requestId = String(req.id);
+    const requestId = requestIdOf(req);
 
     if (exception instanceof HttpException) {
       res.status(exception.getStatus()).json({ ...bodyOf(exception), requestId });

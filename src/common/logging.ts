@@ -26,7 +26,7 @@ export function loggerParams(config: AppConfig): Params {
     pinoHttp: {
       level: config.logLevel,
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-      genReqId: requestIdOf,
+      genReqId: assignRequestId,
       customProps: (req) => ({ requestId: req.id }),
       serializers: { req: serializeRequest },
       autoLogging: { ignore: (req) => req.url?.startsWith('/health') === true || req.url === '/metrics' },
@@ -36,7 +36,7 @@ export function loggerParams(config: AppConfig): Params {
   };
 }
 
-function requestIdOf(req: IncomingMessage, res: ServerResponse): string {
+function assignRequestId(req: IncomingMessage, res: ServerResponse): string {
   const given = req.headers['x-request-id'];
   const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
   res.setHeader('x-request-id', id);
@@ -45,4 +45,9 @@ function requestIdOf(req: IncomingMessage, res: ServerResponse): string {
 
 function serializeRequest(req: { id: unknown; method: string; url: string; remoteAddress?: string }) {
   return { id: req.id, method: req.method, path: req.url.split('?')[0], remoteAddress: req.remoteAddress };
+}
+
+/** The request id pino-http assigned, as a string for logs and error bodies. */
+export function requestIdOf(req: { id?: unknown }): string {
+  return typeof req.id === 'string' || typeof req.id === 'number' ? String(req.id) : 'unknown';
 }

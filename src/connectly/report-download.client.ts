@@ -31,7 +31,11 @@ export class ReportDownloadClient implements OnApplicationShutdown {
   constructor(private readonly config: AppConfig) {
     const { caFile, connectTimeoutMs, readTimeoutMs } = config.download;
     this.agent = new Agent({
-      connect: { ca: caFile === undefined ? undefined : readFileSync(caFile), timeout: connectTimeoutMs, lookup: this.guardedLookup },
+      connect: {
+        ca: caFile === undefined ? undefined : readFileSync(caFile),
+        timeout: connectTimeoutMs,
+        lookup: this.guardedLookup,
+      },
       headersTimeout: readTimeoutMs,
       bodyTimeout: readTimeoutMs,
     });
@@ -112,7 +116,9 @@ export class ReportDownloadClient implements OnApplicationShutdown {
     lookup(hostname, { ...options, all: true }, (error, addresses) => {
       if (error !== null) return callback(error, []);
 
-      const refused = this.config.download.allowPrivateAddresses ? [] : addresses.filter((a) => isBlockedAddress(a.address));
+      const refused = this.config.download.allowPrivateAddresses
+        ? []
+        : addresses.filter((a) => isBlockedAddress(a.address));
       if (refused.length > 0) {
         const denial: NodeJS.ErrnoException = new Error(`${hostname} resolves to a private address`);
         denial.code = 'EADDRNOTALLOWED';
@@ -131,7 +137,11 @@ function classifyRefusal(status: number, detail: string, retryAfter: string | un
     return IngestError.expired(`The download was ${kind}: HTTP ${status}${s3Code(detail)}`);
   }
   if (status === 408 || status === 429 || status >= 500) {
-    return IngestError.transient(`The download failed with HTTP ${status}${s3Code(detail)}`, undefined, retryAfterMs(retryAfter));
+    return IngestError.transient(
+      `The download failed with HTTP ${status}${s3Code(detail)}`,
+      undefined,
+      retryAfterMs(retryAfter),
+    );
   }
 
   return IngestError.permanent('download-refused', `The download was refused with HTTP ${status}${s3Code(detail)}`);

@@ -32,10 +32,16 @@ export class ReportsApiClient implements OnApplicationShutdown {
   }
 
   /** A fresh link for exactly this run; fails with a documented reason when the run can no longer be fetched. */
-  async freshLink(reportId: string, runId: string, reportType: string | undefined, signal: AbortSignal): Promise<FreshLink> {
+  async freshLink(
+    reportId: string,
+    runId: string,
+    reportType: string | undefined,
+    signal: AbortSignal,
+  ): Promise<FreshLink> {
     const body = await this.fetchReports(reportType, signal);
     const report = body.data?.find((candidate) => candidate.id === reportId);
-    if (report === undefined) throw IngestError.permanent('report-not-found', `Report ${reportId} is not in the Reports API`);
+    if (report === undefined)
+      throw IngestError.permanent('report-not-found', `Report ${reportId} is not in the Reports API`);
 
     return this.linkOf(reportId, runId, report.lastRun);
   }
@@ -72,7 +78,11 @@ export class ReportsApiClient implements OnApplicationShutdown {
     throw IngestError.permanent('refresh-refused', `The Reports API refused the request with HTTP ${status}`);
   }
 
-  private linkOf(reportId: string, runId: string, lastRun: NonNullable<ReportsResponse['data']>[number]['lastRun']): FreshLink {
+  private linkOf(
+    reportId: string,
+    runId: string,
+    lastRun: NonNullable<ReportsResponse['data']>[number]['lastRun'],
+  ): FreshLink {
     if (lastRun?.id !== runId) {
       throw new IngestError(`Run ${runId} of report ${reportId} was superseded by run ${lastRun?.id ?? 'unknown'}`, {
         retriable: false,
@@ -84,7 +94,12 @@ export class ReportsApiClient implements OnApplicationShutdown {
 
     const result = lastRun.result;
     if (lastRun.status !== 'completed' || result?.url === undefined) {
-      throw IngestError.transient(`Run ${runId} is ${lastRun.status ?? 'in an unknown state'}`, undefined, undefined, 'run-not-ready');
+      throw IngestError.transient(
+        `Run ${runId} is ${lastRun.status ?? 'in an unknown state'}`,
+        undefined,
+        undefined,
+        'run-not-ready',
+      );
     }
 
     return { url: result.url, expiresAt: result.expiresAt ?? '', createdAt: result.createdAt ?? '' };

@@ -92,7 +92,10 @@ export class KafkaProducer implements OnApplicationBootstrap, OnApplicationShutd
   private async withTimeout<T>(work: Promise<T>, topic: string, timeoutMs: number): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new PublishError(`Kafka did not acknowledge the write to ${topic} within ${timeoutMs} ms`)), timeoutMs);
+      timer = setTimeout(
+        () => reject(new PublishError(`Kafka did not acknowledge the write to ${topic} within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
     });
 
     try {

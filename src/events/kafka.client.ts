@@ -32,7 +32,7 @@ function saslOptions(config: AppConfig): SASLOptions | undefined {
   const sasl = config.kafka.sasl;
   if (sasl === undefined) return undefined;
 
-  return { mechanism: sasl.mechanism, username: sasl.username, password: sasl.password } as SASLOptions;
+  return { mechanism: sasl.mechanism, username: sasl.username, password: sasl.password };
 }
 
 function logKafkaEntry(logger: PinoLogger, entry: LogEntry): void {

@@ -31,7 +31,13 @@ export class ReportEventBuilder {
 
   ready(record: InboxRecord, data: Omit<ReportReadyData, 'schemaVersion' | 'producer'>): Message {
     const full: ReportReadyData = { schemaVersion: EVENT_SCHEMA_VERSION, ...data, producer: this.producer };
-    const attributes = this.attributes(record, REPORT_READY_TYPE, READY_SCHEMA, data.provenance.archivedAt, data.archive.key);
+    const attributes = this.attributes(
+      record,
+      REPORT_READY_TYPE,
+      READY_SCHEMA,
+      data.provenance.archivedAt,
+      data.archive.key,
+    );
 
     return this.message({ ...attributes, dataref: data.archive.uri }, full);
   }
@@ -53,7 +59,13 @@ export class ReportEventBuilder {
     return this.message(this.attributes(record, REPORT_FAILED_TYPE, FAILED_SCHEMA, data.failedAt, subject), data);
   }
 
-  private attributes(record: InboxRecord, type: string, schema: string, time: string, subject: string): CloudEventAttributes {
+  private attributes(
+    record: InboxRecord,
+    type: string,
+    schema: string,
+    time: string,
+    subject: string,
+  ): CloudEventAttributes {
     return {
       specversion: '1.0',
       id: record.eventId,

@@ -20,7 +20,11 @@ export class ReportEventPublisher {
   ) {}
 
   async ready(record: InboxRecord, data: Omit<ReportReadyData, 'schemaVersion' | 'producer'>): Promise<void> {
-    await this.producer.send(this.config.topics.reportReady, [this.builder.ready(record, data)], EVENT_PUBLISH_TIMEOUT_MS);
+    await this.producer.send(
+      this.config.topics.reportReady,
+      [this.builder.ready(record, data)],
+      EVENT_PUBLISH_TIMEOUT_MS,
+    );
     this.logger.info(
       { eventId: record.eventId, key: data.archive.key, rows: data.content.rowCount, bytes: data.archive.sizeBytes },
       'Published report-ready',

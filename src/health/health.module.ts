@@ -9,7 +9,12 @@ import { LifecycleState } from './lifecycle.state';
 import { StorageHealthIndicator } from './storage.health';
 
 @Module({
-  imports: [TerminusModule.forRoot({ errorLogStyle: 'json', gracefulShutdownTimeoutMs: 0 }), EventsModule, StorageModule, IngestModule],
+  imports: [
+    TerminusModule.forRoot({ errorLogStyle: 'json', gracefulShutdownTimeoutMs: 0 }),
+    EventsModule,
+    StorageModule,
+    IngestModule,
+  ],
   controllers: [HealthController],
   providers: [KafkaHealthIndicator, StorageHealthIndicator, LifecycleState],
   exports: [LifecycleState],

@@ -36,7 +36,9 @@ export class SizeCap extends Transform {
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.seen += chunk.length;
     if (this.seen > this.maxBytes) {
-      return callback(IngestError.permanent('too-large', `The report is larger than the limit of ${this.maxBytes} bytes`));
+      return callback(
+        IngestError.permanent('too-large', `The report is larger than the limit of ${this.maxBytes} bytes`),
+      );
     }
     callback(null, chunk);
   }

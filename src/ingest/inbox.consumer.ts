@@ -27,7 +27,11 @@ export class InboxConsumer implements OnApplicationBootstrap, BeforeApplicationS
     private readonly ingest: IngestService,
     @InjectPinoLogger(InboxConsumer.name) private readonly logger: PinoLogger,
   ) {
-    this.consumer = kafka.consumer({ groupId: config.kafka.groupId, allowAutoTopicCreation: false, sessionTimeout: 30000 });
+    this.consumer = kafka.consumer({
+      groupId: config.kafka.groupId,
+      allowAutoTopicCreation: false,
+      sessionTimeout: 30000,
+    });
     this.consumer.on(this.consumer.events.GROUP_JOIN, () => (this.stateValue = 'running'));
     this.consumer.on(this.consumer.events.CRASH, (event) => {
       this.stateValue = event.payload.restart ? 'starting' : 'crashed';
@@ -49,7 +53,10 @@ export class InboxConsumer implements OnApplicationBootstrap, BeforeApplicationS
   async beforeApplicationShutdown(): Promise<void> {
     this.stateValue = 'stopped';
     await this.starting;
-    this.logger.info({ graceMs: this.config.shutdownGraceMs }, 'Stopping the inbox consumer; runs in flight finish first');
+    this.logger.info(
+      { graceMs: this.config.shutdownGraceMs },
+      'Stopping the inbox consumer; runs in flight finish first',
+    );
     const deadline = setTimeout(() => this.stopping.abort(), this.config.shutdownGraceMs);
     try {
       await this.consumer.disconnect();
@@ -68,20 +75,21 @@ export class InboxConsumer implements OnApplicationBootstrap, BeforeApplicationS
     });
   }
 
-  private async handle({ topic, partition, message, heartbeat }: EachMessagePayload): Promise<void> {
+  private async handle(payload: EachMessagePayload): Promise<void> {
+    const { topic, partition, message } = payload;
     const record = parseInboxRecord(message.value);
     if (record === undefined) {
       this.logger.error({ topic, partition, offset: message.offset }, 'Skipping an inbox record that is not a webhook');
     } else {
-      await this.withHeartbeats(heartbeat, () => this.ingest.process(record, this.stopping.signal));
+      await this.withHeartbeats(payload, () => this.ingest.process(record, this.stopping.signal));
     }
 
     await this.consumer.commitOffsets([{ topic, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
   }
 
   /** Long downloads must not cost the consumer its place in the group. */
-  private async withHeartbeats(heartbeat: () => Promise<void>, work: () => Promise<void>): Promise<void> {
-    const timer = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_EVERY_MS);
+  private async withHeartbeats(payload: EachMessagePayload, work: () => Promise<void>): Promise<void> {
+    const timer = setInterval(() => void payload.heartbeat().catch(() => undefined), HEARTBEAT_EVERY_MS);
     try {
       await work();
     } finally {

@@ -82,7 +82,12 @@ export class IngestService {
     });
   }
 
-  private async shouldRetry(attempt: RunAttempt, error: IngestError, next: number, signal: AbortSignal): Promise<boolean> {
+  private async shouldRetry(
+    attempt: RunAttempt,
+    error: IngestError,
+    next: number,
+    signal: AbortSignal,
+  ): Promise<boolean> {
     if (!error.retriable || signal.aborted) return false;
 
     attempt.needsFreshLink ||= error.linkExpired;
@@ -118,14 +123,27 @@ export class IngestService {
     this.logger.info({ eventId: attempt.record.eventId, expiresAt: link.expiresAt }, 'Fetched a fresh download link');
   }
 
-  private async transfer(attempt: RunAttempt, response: DownloadResponse, key: string, signal: AbortSignal): Promise<ArchivedRun> {
+  private async transfer(
+    attempt: RunAttempt,
+    response: DownloadResponse,
+    key: string,
+    signal: AbortSignal,
+  ): Promise<ArchivedRun> {
     const inspector = new CsvInspector();
     const stagingKey = await this.streamToStaging(response, inspector, attempt.record.eventId, signal);
     const facts = inspector.facts();
 
     try {
       const object = await this.archive.commit(stagingKey, key, this.metadataOf(attempt, facts));
-      return { object, content: { rowCount: facts.rowCount, columns: facts.columns, hasBom: facts.hasBom, lineEnding: facts.lineEnding } };
+      return {
+        object,
+        content: {
+          rowCount: facts.rowCount,
+          columns: facts.columns,
+          hasBom: facts.hasBom,
+          lineEnding: facts.lineEnding,
+        },
+      };
     } catch (error) {
       await this.archive.discard(stagingKey);
       throw error;
@@ -133,7 +151,12 @@ export class IngestService {
   }
 
   /** Download and upload run side by side; when either fails the other is aborted and its parts removed. */
-  private async streamToStaging(response: DownloadResponse, inspector: CsvInspector, eventId: string, signal: AbortSignal): Promise<string> {
+  private async streamToStaging(
+    response: DownloadResponse,
+    inspector: CsvInspector,
+    eventId: string,
+    signal: AbortSignal,
+  ): Promise<string> {
     const stages = this.stagesFor(response);
     const controller = new AbortController();
     const both = AbortSignal.any([signal, controller.signal]);
@@ -169,7 +192,10 @@ export class IngestService {
     if (response.contentEncoding === 'gzip' || response.contentEncoding === 'x-gzip') stages.push(createGunzip());
     else if (response.contentEncoding === 'deflate') stages.push(createInflate());
     else if (response.contentEncoding !== undefined && response.contentEncoding !== 'identity') {
-      throw IngestError.permanent('unexpected-content', `The download uses unsupported encoding ${response.contentEncoding}`);
+      throw IngestError.permanent(
+        'unexpected-content',
+        `The download uses unsupported encoding ${response.contentEncoding}`,
+      );
     }
     stages.push(new SizeCap(this.config.download.maxBytes));
 
@@ -179,20 +205,32 @@ export class IngestService {
   private refuseNonCsv(response: DownloadResponse): void {
     if (response.contentType === undefined || !NOT_CSV.test(response.contentType)) return;
 
-    throw IngestError.transient(`The download is ${response.contentType}, not CSV`, undefined, undefined, 'unexpected-content');
+    throw IngestError.transient(
+      `The download is ${response.contentType}, not CSV`,
+      undefined,
+      undefined,
+      'unexpected-content',
+    );
   }
 
   private transferError(error: unknown): IngestError {
     if (error instanceof IngestError) return error;
-    if (error instanceof CsvContentError) return IngestError.transient(error.message, error, undefined, 'unexpected-content');
+    if (error instanceof CsvContentError)
+      return IngestError.transient(error.message, error, undefined, 'unexpected-content');
     return asIngestError(error);
   }
 
   private async contentOf(object: ArchivedObject): Promise<ContentInfo> {
-    const start = object.sizeBytes === 0 ? Buffer.alloc(0) : await this.archive.readStart(object.key, HEADER_READ_BYTES);
+    const start =
+      object.sizeBytes === 0 ? Buffer.alloc(0) : await this.archive.readStart(object.key, HEADER_READ_BYTES);
     const header = await readCsvHeader(start);
 
-    return { rowCount: object.metadata.rowCount, ...header, hasBom: object.metadata.hasBom, lineEnding: object.metadata.lineEnding };
+    return {
+      rowCount: object.metadata.rowCount,
+      ...header,
+      hasBom: object.metadata.hasBom,
+      lineEnding: object.metadata.lineEnding,
+    };
   }
 
   private metadataOf(attempt: RunAttempt, facts: { sha256: string } & ContentInfo): ArchiveMetadata {

@@ -37,7 +37,9 @@ export function keyPart(value: string): string {
 function encodeCharacter(character: string): string {
   if (SAFE_CHARACTER.test(character)) return character;
 
-  return [...Buffer.from(character, 'utf8')].map((byte) => `%${byte.toString(16).toUpperCase().padStart(2, '0')}`).join('');
+  return [...Buffer.from(character, 'utf8')]
+    .map((byte) => `%${byte.toString(16).toUpperCase().padStart(2, '0')}`)
+    .join('');
 }
 
 function utcDate(isoTimestamp: string): string {

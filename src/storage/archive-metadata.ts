@@ -53,7 +53,11 @@ export function fromS3Metadata(raw: Record<string, string> | undefined): Archive
 
   return {
     eventId: field('event-id') ?? '',
-    report: { reportId: field('report-id') ?? '', reportName: field('report-name') ?? '', reportType: field('report-type') },
+    report: {
+      reportId: field('report-id') ?? '',
+      reportName: field('report-name') ?? '',
+      reportType: field('report-type'),
+    },
     run: { runId: field('run-id') ?? '', runCreatedAt: field('run-created-at') ?? '' },
     sha256: field('sha256') ?? '',
     rowCount: Number(field('row-count')),

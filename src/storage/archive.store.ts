@@ -55,7 +55,14 @@ export class ArchiveStore implements OnApplicationShutdown {
       const metadata = fromS3Metadata(head.Metadata);
       if (metadata === undefined) return undefined;
 
-      return { bucket: this.bucket, key, sizeBytes: head.ContentLength ?? 0, eTag: head.ETag, versionId: head.VersionId, metadata };
+      return {
+        bucket: this.bucket,
+        key,
+        sizeBytes: head.ContentLength ?? 0,
+        eTag: head.ETag,
+        versionId: head.VersionId,
+        metadata,
+      };
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw error;
@@ -67,7 +74,13 @@ export class ArchiveStore implements OnApplicationShutdown {
     const key = `${this.config.s3.stagingPrefix}/${randomUUID()}.csv`;
     const upload = new Upload({
       client: this.s3,
-      params: { Bucket: this.bucket, Key: key, Body: body, ContentType: CSV_CONTENT_TYPE, Metadata: { 'event-id': encodeURIComponent(eventId) } },
+      params: {
+        Bucket: this.bucket,
+        Key: key,
+        Body: body,
+        ContentType: CSV_CONTENT_TYPE,
+        Metadata: { 'event-id': encodeURIComponent(eventId) },
+      },
       partSize: this.config.s3.partSizeBytes,
       queueSize: this.config.s3.queueSize,
       leavePartsOnError: false,
@@ -99,7 +112,11 @@ export class ArchiveStore implements OnApplicationShutdown {
     const archived = await this.find(key);
     if (archived === undefined) throw new Error(`The archive copy at ${key} is missing its metadata`);
 
-    return { ...archived, eTag: copied.CopyObjectResult?.ETag ?? archived.eTag, versionId: copied.VersionId ?? archived.versionId };
+    return {
+      ...archived,
+      eTag: copied.CopyObjectResult?.ETag ?? archived.eTag,
+      versionId: copied.VersionId ?? archived.versionId,
+    };
   }
 
   async discard(stagingKey: string): Promise<void> {
@@ -112,7 +129,9 @@ export class ArchiveStore implements OnApplicationShutdown {
 
   /** The first bytes of an archived object, for re-reading its header row. */
   async readStart(key: string, bytes: number): Promise<Buffer> {
-    const object = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: `bytes=0-${bytes - 1}` }));
+    const object = await this.s3.send(
+      new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: `bytes=0-${bytes - 1}` }),
+    );
     if (object.Body === undefined) return Buffer.alloc(0);
 
     return Buffer.from(await object.Body.transformToByteArray());

@@ -58,7 +58,8 @@ function parseJson(raw: Buffer): unknown {
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new BadRequestException('Malformed webhook: the body must be a JSON object');
   }
-  if (depthOf(parsed) > MAX_DEPTH) throw new BadRequestException(`Malformed webhook: nested deeper than ${MAX_DEPTH} levels`);
+  if (depthOf(parsed) > MAX_DEPTH)
+    throw new BadRequestException(`Malformed webhook: nested deeper than ${MAX_DEPTH} levels`);
 
   return parsed;
 }
@@ -67,7 +68,8 @@ function depthOf(value: unknown, depth = 0): number {
   if (value === null || typeof value !== 'object' || depth > MAX_DEPTH) return depth;
 
   let deepest = depth;
-  for (const child of Object.values(value as Record<string, unknown>)) deepest = Math.max(deepest, depthOf(child, depth + 1));
+  for (const child of Object.values(value as Record<string, unknown>))
+    deepest = Math.max(deepest, depthOf(child, depth + 1));
   return deepest;
 }
 

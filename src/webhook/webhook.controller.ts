@@ -1,6 +1,7 @@
 import { Body, Controller, HttpCode, HttpStatus, Post, Req, ServiceUnavailableException } from '@nestjs/common';
 import { Request } from 'express';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
+import { requestIdOf } from '../common/logging';
 import { traceparentFrom } from '../common/trace-context';
 import { ConnectlyWebhookDto } from './connectly-webhook.dto';
 import { WebhookOutcome, WebhookService } from './webhook.service';
@@ -16,7 +17,7 @@ export class WebhookController {
   @Post()
   @HttpCode(HttpStatus.ACCEPTED)
   async receive(@Body() webhook: ConnectlyWebhookDto, @Req() req: Request): Promise<WebhookOutcome> {
-    const requestId = String(req.id);
+    const requestId = requestIdOf(req);
     try {
       return await this.webhooks.accept(webhook, { requestId, traceparent: traceparentFrom(req.headers.traceparent) });
     } catch (error) {

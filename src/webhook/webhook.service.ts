@@ -27,7 +27,10 @@ export class WebhookService {
   async accept(webhook: ConnectlyWebhookDto, context: DeliveryContext): Promise<WebhookOutcome> {
     const ignored = ignoreReason(webhook);
     if (ignored !== undefined) {
-      this.logger.info({ requestId: context.requestId, reason: ignored }, 'Ignored a webhook that is not a completed run');
+      this.logger.info(
+        { requestId: context.requestId, reason: ignored },
+        'Ignored a webhook that is not a completed run',
+      );
       return { status: 'ignored', reason: ignored };
     }
 
@@ -56,7 +59,11 @@ export class WebhookService {
           id,
           name,
           type,
-          last_run: { id: run.id, status: 'completed', result: { url: run.result.url, expires_at: run.result.expires_at, created_at: run.result.created_at } },
+          last_run: {
+            id: run.id,
+            status: 'completed',
+            result: { url: run.result.url, expires_at: run.result.expires_at, created_at: run.result.created_at },
+          },
         },
       },
     };
@@ -65,7 +72,8 @@ export class WebhookService {
 
 function ignoreReason(webhook: ConnectlyWebhookDto): string | undefined {
   if (webhook.topic !== 'report') return `topic ${webhook.topic} is not handled`;
-  if (webhook.report.last_run.status !== 'completed') return `run status ${webhook.report.last_run.status} is not completed`;
+  if (webhook.report.last_run.status !== 'completed')
+    return `run status ${webhook.report.last_run.status} is not completed`;
 
   return undefined;
 }

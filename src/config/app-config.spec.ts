@@ -1,0 +1,105 @@
+import { ConfigValidationError, loadConfig } from './app-config';
+
+const required = {
+  KAFKA_BROKERS: '127.0.0.1:9092',
+  S3_BUCKET: 'connectly-reports',
+  CONNECTLY_BUSINESS_ID: 'biz_1',
+  CONNECTLY_API_KEY: 'key-do-not-print-0123',
+};
+
+function problemsOf(env: NodeJS.ProcessEnv): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigValidationError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe('loadConfig', () => {
+  it('should apply the documented defaults', () => {
+    const config = loadConfig(required);
+
+    expect(config.http).toEqual({
+      host: '0.0.0.0',
+      port: 3000,
+      webhookPath: '/webhooks/connectly',
+      bodyLimitBytes: 65536,
+    });
+    expect(config.topics).toEqual({
+      inbox: 'connectly.report-webhooks.v1',
+      reportReady: 'connectly.report-ready.v1',
+      reportFailed: 'connectly.report-failed.v1',
+    });
+    expect(config.s3).toMatchObject({
+      prefix: 'connectly/reports',
+      region: 'us-east-1',
+      forcePathStyle: false,
+      checksums: 'when_supported',
+    });
+    expect(config.download.allowedHosts).toEqual(['reports.connectly.ai']);
+  });
+
+  it('should turn on path-style addressing and required-only checksums for a custom endpoint', () => {
+    const config = loadConfig({ ...required, S3_ENDPOINT: 'http://minio:9000' });
+
+    expect(config.s3).toMatchObject({
+      endpoint: 'http://minio:9000',
+      forcePathStyle: true,
+      checksums: 'when_required',
+    });
+  });
+
+  it('should let the operator override both for a custom endpoint', () => {
+    const config = loadConfig({
+      ...required,
+      S3_ENDPOINT: 'http://minio:9000',
+      S3_FORCE_PATH_STYLE: 'false',
+      S3_CHECKSUMS: 'when_supported',
+    });
+
+    expect(config.s3).toMatchObject({ forcePathStyle: false, checksums: 'when_supported' });
+  });
+
+  it('should name every missing required variable', () => {
+    const names = problemsOf({}).map((problem) => problem.split(':')[0]);
+
+    expect(names).toEqual(
+      expect.arrayContaining(['KAFKA_BROKERS', 'S3_BUCKET', 'CONNECTLY_BUSINESS_ID', 'CONNECTLY_API_KEY']),
+    );
+  });
+
+  it.each([
+    ['PORT', 'eighty'],
+    ['PORT', '70000'],
+    ['KAFKA_BROKERS', 'localhost'],
+    ['KAFKA_SSL', 'maybe'],
+    ['S3_ENDPOINT', 'minio:9000'],
+    ['DOWNLOAD_ALLOWED_HOSTS', 'https://reports.connectly.ai'],
+    ['WEBHOOK_PATH', 'webhooks'],
+  ])('should name %s when its value (%s) breaks the rule', (name, value) => {
+    expect(problemsOf({ ...required, [name]: value }).map((problem) => problem.split(':')[0])).toEqual([name]);
+  });
+
+  it('should require SASL credentials once a mechanism is chosen', () => {
+    const names = problemsOf({ ...required, KAFKA_SASL_MECHANISM: 'scram-sha-512' }).map(
+      (problem) => problem.split(':')[0],
+    );
+
+    expect(names).toEqual(['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD']);
+  });
+
+  it('should never print a value in its message', () => {
+    const secret = 'sup3r-secret-value';
+    const problems = problemsOf({
+      ...required,
+      KAFKA_SASL_MECHANISM: 'plain',
+      KAFKA_SASL_USERNAME: secret,
+      PORT: secret,
+      KAFKA_BROKERS: secret,
+    });
+
+    expect(problems.join('\n')).not.toContain(secret);
+  });
+});

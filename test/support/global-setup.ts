@@ -1,0 +1,18 @@
+import { stackUp } from '../../scripts/stack/stack';
+
+/**
+ * Starts the embedded Kafka broker and S3 server unless the environment names external ones
+ * (E2E_KAFKA_BROKERS and E2E_S3_ENDPOINT), and hands their addresses to the test workers.
+ */
+export default async function globalSetup(): Promise<void> {
+  if (process.env.E2E_KAFKA_BROKERS !== undefined && process.env.E2E_S3_ENDPOINT !== undefined) return;
+
+  const endpoints = await stackUp({ log: (line) => process.stderr.write(`[stack] ${line}\n`) });
+  process.env.E2E_KAFKA_BROKERS = endpoints.kafkaBrokers;
+  process.env.E2E_S3_ENDPOINT = endpoints.s3Endpoint;
+  process.env.E2E_S3_REGION = endpoints.s3Region;
+  process.env.E2E_S3_BUCKET = endpoints.bucket;
+  process.env.AWS_ACCESS_KEY_ID = endpoints.s3AccessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY = endpoints.s3SecretAccessKey;
+  process.env.E2E_STACK_STARTED = 'true';
+}
