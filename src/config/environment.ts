@@ -35,9 +35,10 @@ export class EnvironmentVariables {
   @IsIn(['production', 'development', 'test'])
   NODE_ENV = 'production';
 
+  /** 0 picks a free port (tests). */
   @Transform(toInteger)
   @IsInt()
-  @Min(1)
+  @Min(0)
   @Max(65535)
   PORT = 3000;
 

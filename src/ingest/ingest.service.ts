@@ -88,7 +88,7 @@ export class IngestService {
     next: number,
     signal: AbortSignal,
   ): Promise<boolean> {
-    if (!error.retriable || signal.aborted) return false;
+    if (!error.retriable || signal.aborted || next > this.config.ingest.maxAttempts) return false;
 
     attempt.needsFreshLink ||= error.linkExpired;
     this.logger.warn(
