@@ -19,7 +19,11 @@ export class EventCollector {
     private readonly topics: string[],
   ) {
     const kafka = new Kafka({ clientId: 'e2e-collector', brokers: brokers.split(','), logLevel: logLevel.NOTHING });
-    this.consumer = kafka.consumer({ groupId: `e2e-collector-${randomUUID()}`, allowAutoTopicCreation: false });
+    this.consumer = kafka.consumer({
+      groupId: `e2e-collector-${randomUUID()}`,
+      allowAutoTopicCreation: false,
+      maxWaitTimeInMs: 500,
+    });
   }
 
   async start(): Promise<void> {
