@@ -31,6 +31,8 @@ export class InboxConsumer implements OnApplicationBootstrap, BeforeApplicationS
       groupId: config.kafka.groupId,
       allowAutoTopicCreation: false,
       sessionTimeout: 30000,
+      // A short long-poll lets shutdown leave the group promptly; new records still arrive at once.
+      maxWaitTimeInMs: 1000,
     });
     this.consumer.on(this.consumer.events.GROUP_JOIN, () => (this.stateValue = 'running'));
     this.consumer.on(this.consumer.events.CRASH, (event) => {
