@@ -1,12 +1,14 @@
-import { stackUp } from '../../scripts/stack/stack';
+import { stackStatus, stackUp } from '../../scripts/stack/stack';
 
 /**
  * Starts the embedded Kafka broker and S3 server unless the environment names external ones
  * (E2E_KAFKA_BROKERS and E2E_S3_ENDPOINT), and hands their addresses to the test workers.
+ * A stack that was already running is reused and left running.
  */
 export default async function globalSetup(): Promise<void> {
   if (process.env.E2E_KAFKA_BROKERS !== undefined && process.env.E2E_S3_ENDPOINT !== undefined) return;
 
+  const before = await stackStatus();
   const endpoints = await stackUp({ log: (line) => process.stderr.write(`[stack] ${line}\n`) });
   process.env.E2E_KAFKA_BROKERS = endpoints.kafkaBrokers;
   process.env.E2E_S3_ENDPOINT = endpoints.s3Endpoint;
@@ -14,5 +16,5 @@ export default async function globalSetup(): Promise<void> {
   process.env.E2E_S3_BUCKET = endpoints.bucket;
   process.env.AWS_ACCESS_KEY_ID = endpoints.s3AccessKeyId;
   process.env.AWS_SECRET_ACCESS_KEY = endpoints.s3SecretAccessKey;
-  process.env.E2E_STACK_STARTED = 'true';
+  process.env.E2E_STACK_STARTED = before.kafka && before.s3 ? 'false' : 'true';
 }
