@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from 'nestjs-pino';
 import { createApp } from './bootstrap';
-import { ConfigValidationError, loadConfig } from './config/app-config';
+import { AppConfig, ConfigValidationError, loadConfig } from './config/app-config';
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);

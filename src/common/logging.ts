@@ -28,7 +28,7 @@ export function loggerParams(config: AppConfig): Params {
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       genReqId: assignRequestId,
       customProps: (req) => ({ requestId: req.id }),
-      serializers: { req: serializeRequest },
+      serializers: { req: requestSerializer(config.http.webhookPath) },
       autoLogging: { ignore: (req) => req.url?.startsWith('/health') === true || req.url === '/metrics' },
       formatters: { level: (label) => ({ level: label }) },
     },
@@ -43,8 +43,13 @@ function assignRequestId(req: IncomingMessage, res: ServerResponse): string {
   return id;
 }
 
-function serializeRequest(req: { id: unknown; method: string; url: string; remoteAddress?: string }) {
-  return { id: req.id, method: req.method, path: req.url.split('?')[0], remoteAddress: req.remoteAddress };
+/** Logs the path without its query string, and never the secret token that may follow the webhook path. */
+function requestSerializer(webhookPath: string) {
+  return (req: { id: unknown; method: string; url: string; remoteAddress?: string }) => {
+    const path = req.url.split('?')[0];
+    const shown = path.startsWith(`${webhookPath}/`) ? `${webhookPath}/[redacted]` : path;
+    return { id: req.id, method: req.method, path: shown, remoteAddress: req.remoteAddress };
+  };
 }
 
 /** The request id pino-http assigned, as a string for logs and error bodies. */

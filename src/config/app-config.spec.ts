@@ -5,6 +5,7 @@ const required = {
   S3_BUCKET: 'connectly-reports',
   CONNECTLY_BUSINESS_ID: 'biz_1',
   CONNECTLY_API_KEY: 'key-do-not-print-0123',
+  WEBHOOK_ALLOW_UNAUTHENTICATED: 'true',
 };
 
 function problemsOf(env: NodeJS.ProcessEnv): string[] {
@@ -26,6 +27,7 @@ describe('loadConfig', () => {
       port: 3000,
       webhookPath: '/webhooks/connectly',
       bodyLimitBytes: 65536,
+      trustedProxies: [],
     });
     expect(config.topics).toEqual({
       inbox: 'connectly.report-webhooks.v1',
@@ -101,5 +103,35 @@ describe('loadConfig', () => {
     });
 
     expect(problems.join('\n')).not.toContain(secret);
+  });
+});
+
+describe('loadConfig caller checks', () => {
+  it('should refuse production without any caller check', () => {
+    expect(
+      problemsOf({ ...required, NODE_ENV: 'production', WEBHOOK_ALLOW_UNAUTHENTICATED: 'false' }).join('\n'),
+    ).toContain('WEBHOOK_ALLOW_UNAUTHENTICATED');
+  });
+
+  it.each([
+    ['a path token', { WEBHOOK_PATH_TOKEN: 'tok_0123456789abcdefghijklmn' }],
+    ['an HMAC secret', { WEBHOOK_HMAC_SECRET: 'hmac-secret-0123456789' }],
+    ['source networks', { WEBHOOK_ALLOWED_CIDRS: '10.0.0.0/8,2001:db8::/32' }],
+    ['the explicit opt-out', { WEBHOOK_ALLOW_UNAUTHENTICATED: 'true' }],
+  ])('should start production with %s', (_label, env) => {
+    expect(problemsOf({ ...required, NODE_ENV: 'production', WEBHOOK_ALLOW_UNAUTHENTICATED: 'false', ...env })).toEqual(
+      [],
+    );
+  });
+
+  it.each([
+    ['WEBHOOK_PATH_TOKEN', 'short'],
+    ['WEBHOOK_HMAC_SECRET', 'short'],
+    ['WEBHOOK_ALLOWED_CIDRS', '10.0.0.0'],
+    ['TRUSTED_PROXY_CIDRS', 'proxy.internal'],
+  ])('should name %s when its value breaks the rule', (name, value) => {
+    expect(
+      problemsOf({ ...required, NODE_ENV: 'test', [name]: value }).map((problem) => problem.split(':')[0]),
+    ).toEqual([name]);
   });
 });

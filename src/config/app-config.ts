@@ -7,7 +7,13 @@ export type SaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
 /** The service's configuration, validated and grouped by the part of the service it drives. */
 export class AppConfig {
   readonly env!: 'production' | 'development' | 'test';
-  readonly http!: { host: string; port: number; webhookPath: string; bodyLimitBytes: number };
+  readonly http!: { host: string; port: number; webhookPath: string; bodyLimitBytes: number; trustedProxies: string[] };
+  readonly webhookAuth!: {
+    pathToken?: string;
+    hmac?: { secret: string; header: string; timestampHeader: string; toleranceMs: number };
+    allowedCidrs: string[];
+    allowUnauthenticated: boolean;
+  };
   readonly logLevel!: string;
   readonly kafka!: {
     brokers: string[];
@@ -56,7 +62,10 @@ export function loadConfig(source: NodeJS.ProcessEnv): AppConfig {
   const errors = validateSync(env, { forbidUnknownValues: false });
   if (errors.length > 0) throw new ConfigValidationError(errors.map(describeProblem));
 
-  return toAppConfig(env);
+  const config = toAppConfig(env);
+  const problems = crossFieldProblems(config);
+  if (problems.length > 0) throw new ConfigValidationError(problems);
+  return config;
 }
 
 function withoutBlanks(source: NodeJS.ProcessEnv): Record<string, string> {
@@ -70,6 +79,17 @@ function describeProblem(error: ValidationError): string {
   return `${error.property}: ${rules.join('; ')}`;
 }
 
+function crossFieldProblems(config: AppConfig): string[] {
+  const auth = config.webhookAuth;
+  const checked = auth.pathToken !== undefined || auth.hmac !== undefined || auth.allowedCidrs.length > 0;
+  if (config.env !== 'production' || checked || auth.allowUnauthenticated) return [];
+
+  return [
+    'WEBHOOK_PATH_TOKEN / WEBHOOK_HMAC_SECRET / WEBHOOK_ALLOWED_CIDRS: production needs at least one caller check; ' +
+      'set WEBHOOK_ALLOW_UNAUTHENTICATED=true to run without one',
+  ];
+}
+
 function toAppConfig(env: EnvironmentVariables): AppConfig {
   const customEndpoint = env.S3_ENDPOINT !== undefined;
 
@@ -80,6 +100,21 @@ function toAppConfig(env: EnvironmentVariables): AppConfig {
       port: env.PORT,
       webhookPath: env.WEBHOOK_PATH,
       bodyLimitBytes: env.WEBHOOK_BODY_LIMIT_BYTES,
+      trustedProxies: listOf(env.TRUSTED_PROXY_CIDRS),
+    },
+    webhookAuth: {
+      pathToken: env.WEBHOOK_PATH_TOKEN,
+      hmac:
+        env.WEBHOOK_HMAC_SECRET === undefined
+          ? undefined
+          : {
+              secret: env.WEBHOOK_HMAC_SECRET,
+              header: env.WEBHOOK_HMAC_HEADER,
+              timestampHeader: env.WEBHOOK_HMAC_TIMESTAMP_HEADER,
+              toleranceMs: env.WEBHOOK_HMAC_TOLERANCE_SECONDS * 1000,
+            },
+      allowedCidrs: listOf(env.WEBHOOK_ALLOWED_CIDRS),
+      allowUnauthenticated: env.WEBHOOK_ALLOW_UNAUTHENTICATED,
     },
     logLevel: env.LOG_LEVEL,
     kafka: {
@@ -133,6 +168,10 @@ function toAppConfig(env: EnvironmentVariables): AppConfig {
     },
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
   };
+}
+
+function listOf(value: string | undefined): string[] {
+  return value === undefined ? [] : value.split(',').map((item) => item.trim());
 }
 
 function trimSlashes(value: string): string {

@@ -10,6 +10,7 @@ import {
   Matches,
   Max,
   Min,
+  MinLength,
   ValidateIf,
 } from 'class-validator';
 
@@ -26,6 +27,9 @@ const toInteger = ({ value }: { value: unknown }): unknown =>
 
 const BROKER_LIST = /^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/;
 const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
+const HEADER_NAME = /^[a-z0-9-]{1,64}$/;
+const CIDR = String.raw`(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9a-f:]+)/\d{1,3}`;
+const CIDR_LIST = new RegExp(`^${CIDR}(?:,${CIDR})*$`, 'i');
 
 /**
  * Every environment variable the service reads, with its rule and default.
@@ -182,6 +186,44 @@ export class EnvironmentVariables {
   @Min(1024)
   @Max(16 * 1024 * 1024)
   WEBHOOK_BODY_LIMIT_BYTES = 64 * 1024;
+
+  /** A secret path segment: the webhook is then served at `{WEBHOOK_PATH}/{token}` only. */
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9_-]{24,256}$/, { message: 'WEBHOOK_PATH_TOKEN must be 24 to 256 URL-safe characters' })
+  WEBHOOK_PATH_TOKEN?: string;
+
+  /** Shared secret of the HMAC-SHA256 signature over `{timestamp}.{raw body}`. */
+  @IsOptional()
+  @IsString()
+  @MinLength(16, { message: 'WEBHOOK_HMAC_SECRET must be at least 16 characters' })
+  WEBHOOK_HMAC_SECRET?: string;
+
+  @Matches(HEADER_NAME)
+  WEBHOOK_HMAC_HEADER = 'x-signature';
+
+  @Matches(HEADER_NAME)
+  WEBHOOK_HMAC_TIMESTAMP_HEADER = 'x-signature-timestamp';
+
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1)
+  @Max(3600)
+  WEBHOOK_HMAC_TOLERANCE_SECONDS = 300;
+
+  /** Source networks allowed to call the webhook (comma-separated CIDRs); empty allows any source. */
+  @IsOptional()
+  @Matches(CIDR_LIST, { message: 'WEBHOOK_ALLOWED_CIDRS must be a comma-separated list of CIDRs' })
+  WEBHOOK_ALLOWED_CIDRS?: string;
+
+  /** Proxies whose X-Forwarded-For is believed (comma-separated CIDRs); empty trusts none. */
+  @IsOptional()
+  @Matches(CIDR_LIST, { message: 'TRUSTED_PROXY_CIDRS must be a comma-separated list of CIDRs' })
+  TRUSTED_PROXY_CIDRS?: string;
+
+  /** The explicit opt-out that lets production run with no caller check at all. */
+  @Transform(toBoolean)
+  @IsBoolean()
+  WEBHOOK_ALLOW_UNAUTHENTICATED = false;
 
   @Transform(toInteger)
   @IsInt()

@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
-import { Clock } from '../common/clock';
 import { serviceInfo } from '../common/service-info';
 import { AppConfig } from '../config/app-config';
 import { createKafka, KAFKA } from './kafka.client';
@@ -10,7 +9,6 @@ import { ReportEventPublisher } from './report-event.publisher';
 
 @Module({
   providers: [
-    Clock,
     {
       provide: KAFKA,
       inject: [AppConfig, PinoLogger],
@@ -24,6 +22,6 @@ import { ReportEventPublisher } from './report-event.publisher';
     ReportEventBuilder,
     ReportEventPublisher,
   ],
-  exports: [KAFKA, Clock, KafkaProducer, ReportEventPublisher, PRODUCER_INFO],
+  exports: [KAFKA, KafkaProducer, ReportEventPublisher, PRODUCER_INFO],
 })
 export class EventsModule {}

@@ -9,6 +9,7 @@ const config = loadConfig({
   S3_BUCKET: 'connectly-reports',
   CONNECTLY_BUSINESS_ID: 'biz 1',
   CONNECTLY_API_KEY: 'key',
+  NODE_ENV: 'test',
 });
 const producer = { name: 'connectly-report-ingest', version: '0.1.0', instance: 'pod-1' };
 const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';

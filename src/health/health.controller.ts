@@ -1,7 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
 import { HealthCheck, HealthCheckResult, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { KafkaHealthIndicator } from './kafka.health';
-import { LifecycleState } from './lifecycle.state';
+import { LifecycleState } from '../common/lifecycle.state';
 import { StorageHealthIndicator } from './storage.health';
 
 @Controller('health')

@@ -5,7 +5,6 @@ import { IngestModule } from '../ingest/ingest.module';
 import { StorageModule } from '../storage/storage.module';
 import { HealthController } from './health.controller';
 import { KafkaHealthIndicator } from './kafka.health';
-import { LifecycleState } from './lifecycle.state';
 import { StorageHealthIndicator } from './storage.health';
 
 @Module({
@@ -16,7 +15,6 @@ import { StorageHealthIndicator } from './storage.health';
     IngestModule,
   ],
   controllers: [HealthController],
-  providers: [KafkaHealthIndicator, StorageHealthIndicator, LifecycleState],
-  exports: [LifecycleState],
+  providers: [KafkaHealthIndicator, StorageHealthIndicator],
 })
 export class HealthModule {}

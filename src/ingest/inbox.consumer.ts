@@ -1,6 +1,7 @@
 import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { Consumer, EachMessagePayload, Kafka } from 'kafkajs';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
+import { LifecycleState } from '../common/lifecycle.state';
 import { AppConfig } from '../config/app-config';
 import { KAFKA } from '../events/kafka.client';
 import { parseInboxRecord } from './inbox-record';
@@ -25,6 +26,7 @@ export class InboxConsumer implements OnApplicationBootstrap, BeforeApplicationS
     @Inject(KAFKA) kafka: Kafka,
     private readonly config: AppConfig,
     private readonly ingest: IngestService,
+    private readonly lifecycle: LifecycleState,
     @InjectPinoLogger(InboxConsumer.name) private readonly logger: PinoLogger,
   ) {
     this.consumer = kafka.consumer({
@@ -53,6 +55,7 @@ export class InboxConsumer implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   async beforeApplicationShutdown(): Promise<void> {
+    this.lifecycle.startDraining();
     this.stateValue = 'stopped';
     await this.starting;
     this.logger.info(

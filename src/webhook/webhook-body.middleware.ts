@@ -9,6 +9,7 @@ import { NextFunction, Request, Response } from 'express';
 import getRawBody from 'raw-body';
 import secureJson from 'secure-json-parse';
 import { AppConfig } from '../config/app-config';
+import { WebhookAuthenticator } from './webhook-authenticator';
 
 export interface RequestWithRawBody extends Request {
   rawBody?: Buffer;
@@ -17,19 +18,25 @@ export interface RequestWithRawBody extends Request {
 const MAX_DEPTH = 16;
 
 /**
- * Reads the webhook body itself, so that the exact bytes stay available for signature checks (CASES C17)
- * and every failure maps to the right status: 415 wrong type, 413 too large, 400 malformed or hostile JSON.
+ * The webhook's intake steps before validation: caller checks, then the body read by the route itself so that
+ * the exact bytes are what the signature covers (CASES C17), then JSON parsing. Every failure maps to its own
+ * status: 401/403 caller, 415 wrong type, 413 too large, 400 malformed or hostile JSON.
  */
 @Injectable()
 export class WebhookBodyMiddleware implements NestMiddleware {
-  constructor(private readonly config: AppConfig) {}
+  constructor(
+    private readonly config: AppConfig,
+    private readonly authenticator: WebhookAuthenticator,
+  ) {}
 
   async use(req: RequestWithRawBody, _res: Response, next: NextFunction): Promise<void> {
+    this.authenticator.checkCaller(req);
     if (!req.is('application/json')) {
       throw new UnsupportedMediaTypeException('Content-Type must be application/json');
     }
 
     req.rawBody = await this.read(req);
+    this.authenticator.checkSignature(req, req.rawBody);
     req.body = parseJson(req.rawBody);
     next();
   }

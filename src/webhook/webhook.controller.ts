@@ -1,4 +1,5 @@
 import { Body, Controller, HttpCode, HttpStatus, Post, Req, ServiceUnavailableException } from '@nestjs/common';
+import { LifecycleState } from '../common/lifecycle.state';
 import { Request } from 'express';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { requestIdOf } from '../common/logging';
@@ -11,13 +12,26 @@ import { WebhookOutcome, WebhookService } from './webhook.service';
 export class WebhookController {
   constructor(
     private readonly webhooks: WebhookService,
+    private readonly lifecycle: LifecycleState,
     @InjectPinoLogger(WebhookController.name) private readonly logger: PinoLogger,
   ) {}
 
   @Post()
   @HttpCode(HttpStatus.ACCEPTED)
-  async receive(@Body() webhook: ConnectlyWebhookDto, @Req() req: Request): Promise<WebhookOutcome> {
+  receive(@Body() webhook: ConnectlyWebhookDto, @Req() req: Request): Promise<WebhookOutcome> {
+    return this.queue(webhook, req);
+  }
+
+  /** The same intake behind a secret path token, which the intake middleware has already checked. */
+  @Post(':token')
+  @HttpCode(HttpStatus.ACCEPTED)
+  receiveWithToken(@Body() webhook: ConnectlyWebhookDto, @Req() req: Request): Promise<WebhookOutcome> {
+    return this.queue(webhook, req);
+  }
+
+  private async queue(webhook: ConnectlyWebhookDto, req: Request): Promise<WebhookOutcome> {
     const requestId = requestIdOf(req);
+    if (this.lifecycle.draining) throw new ServiceUnavailableException('The service is shutting down; retry later');
     try {
       return await this.webhooks.accept(webhook, { requestId, traceparent: traceparentFrom(req.headers.traceparent) });
     } catch (error) {

@@ -2,6 +2,7 @@ import { DynamicModule, MiddlewareConsumer, Module, NestModule, RequestMethod } 
 import { PATH_METADATA } from '@nestjs/common/constants';
 import { AppConfig } from '../config/app-config';
 import { EventsModule } from '../events/events.module';
+import { WebhookAuthenticator } from './webhook-authenticator';
 import { WebhookBodyMiddleware } from './webhook-body.middleware';
 import { WebhookController } from './webhook.controller';
 import { WebhookService } from './webhook.service';
@@ -19,11 +20,14 @@ export class WebhookModule implements NestModule {
       module: WebhookModule,
       imports: [EventsModule],
       controllers: [ConfiguredWebhookController],
-      providers: [WebhookService, WebhookBodyMiddleware],
+      providers: [WebhookService, WebhookBodyMiddleware, WebhookAuthenticator],
     };
   }
 
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(WebhookBodyMiddleware).forRoutes({ path: this.config.http.webhookPath, method: RequestMethod.POST });
+    const path = this.config.http.webhookPath;
+    consumer
+      .apply(WebhookBodyMiddleware)
+      .forRoutes({ path, method: RequestMethod.POST }, { path: `${path}/:token`, method: RequestMethod.POST });
   }
 }

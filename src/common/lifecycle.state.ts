@@ -1,6 +1,9 @@
 import { BeforeApplicationShutdown, Injectable } from '@nestjs/common';
 
-/** Flips to draining the moment shutdown begins, so readiness fails before any client closes. */
+/**
+ * Flips to draining the moment shutdown begins: readiness fails and new webhooks get 503 while runs in
+ * flight finish, before any client closes (CASES C28).
+ */
 @Injectable()
 export class LifecycleState implements BeforeApplicationShutdown {
   private drainingValue = false;
@@ -9,7 +12,11 @@ export class LifecycleState implements BeforeApplicationShutdown {
     return this.drainingValue;
   }
 
-  beforeApplicationShutdown(): void {
+  startDraining(): void {
     this.drainingValue = true;
+  }
+
+  beforeApplicationShutdown(): void {
+    this.startDraining();
   }
 }
