@@ -29,6 +29,7 @@ export default tseslint.config(
       ...jest.configs['flat/recommended'].rules,
       'jest/no-focused-tests': 'error',
       'jest/valid-title': ['error', { ignoreTypeOfDescribeName: true }],
+      'jest/expect-expect': ['error', { assertFunctionNames: ['expect', 'request.**.expect'] }],
       '@typescript-eslint/unbound-method': 'off',
       // supertest types response bodies as any; tests assert on their shape instead.
       '@typescript-eslint/no-unsafe-member-access': 'off',

@@ -8,7 +8,8 @@ async function main(): Promise<void> {
   const app = await createApp(config);
   await app.listen(config.http.port, config.http.host);
 
-  app.get(Logger).log(
+  const logger = app.get(Logger);
+  logger.log(
     {
       port: config.http.port,
       webhookPath: config.http.webhookPath,
@@ -17,6 +18,14 @@ async function main(): Promise<void> {
     },
     'connectly-report-ingest is listening',
   );
+  if (!hasCallerCheck(config)) {
+    logger.warn('The webhook accepts calls from anyone: no path token, signature or source network is configured');
+  }
+}
+
+function hasCallerCheck(config: AppConfig): boolean {
+  const auth = config.webhookAuth;
+  return auth.pathToken !== undefined || auth.hmac !== undefined || auth.allowedCidrs.length > 0;
 }
 
 main().catch((error: unknown) => {
