@@ -8,6 +8,7 @@ import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { HealthModule } from './health/health.module';
 import { IngestModule } from './ingest/ingest.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { WebhookModule } from './webhook/webhook.module';
 
 @Module({})
@@ -18,6 +19,7 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         CommonModule,
+        MetricsModule,
         LoggerModule.forRoot(loggerParams(config)),
         WebhookModule.forRoot(config),
         IngestModule,

@@ -1,26 +1,39 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus } from '@nestjs/common';
 import { Request, Response } from 'express';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
+import { AppConfig } from '../config/app-config';
+import { MetricsService } from '../metrics/metrics.service';
 import { requestIdOf } from './logging';
 
 /** Nest's error body plus the request id, which is also the x-request-id header; 500s say nothing internal. */
 @Catch()
 export class HttpExceptionFilter implements ExceptionFilter {
-  constructor(@InjectPinoLogger(HttpExceptionFilter.name) private readonly logger: PinoLogger) {}
+  constructor(
+    private readonly config: AppConfig,
+    private readonly metrics: MetricsService,
+    @InjectPinoLogger(HttpExceptionFilter.name) private readonly logger: PinoLogger,
+  ) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const req = http.getRequest<Request>();
     const res = http.getResponse<Response>();
     const requestId = requestIdOf(req);
+    const status = exception instanceof HttpException ? exception.getStatus() : HttpStatus.INTERNAL_SERVER_ERROR;
+    this.countWebhookRefusal(req, status);
 
     if (exception instanceof HttpException) {
-      res.status(exception.getStatus()).json({ ...bodyOf(exception), requestId });
+      res.status(status).json({ ...bodyOf(exception), requestId });
       return;
     }
 
     this.logger.error({ requestId, err: exception }, 'Unhandled error while serving a request');
     res.status(HttpStatus.INTERNAL_SERVER_ERROR).json({ statusCode: 500, message: 'Internal server error', requestId });
+  }
+
+  private countWebhookRefusal(req: Request, status: number): void {
+    if (req.method !== 'POST' || !req.originalUrl.startsWith(this.config.http.webhookPath)) return;
+    this.metrics.webhooks.inc({ outcome: status >= 500 ? 'unavailable' : 'rejected' });
   }
 }
 

@@ -45,7 +45,13 @@ export class AppConfig {
     maxBytes: number;
     expiryMarginMs: number;
   };
-  readonly ingest!: { concurrency: number; maxAttempts: number; retryBaseMs: number; retryMaxMs: number };
+  readonly ingest!: {
+    concurrency: number;
+    maxAttempts: number;
+    retryBaseMs: number;
+    retryMaxMs: number;
+    runDeadlineMs: number;
+  };
   readonly shutdownGraceMs!: number;
 }
 
@@ -165,6 +171,7 @@ function toAppConfig(env: EnvironmentVariables): AppConfig {
       maxAttempts: env.INGEST_MAX_ATTEMPTS,
       retryBaseMs: env.INGEST_RETRY_BASE_MS,
       retryMaxMs: env.INGEST_RETRY_MAX_MS,
+      runDeadlineMs: env.INGEST_RUN_DEADLINE_MS,
     },
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
   };

@@ -247,6 +247,12 @@ export class EnvironmentVariables {
   @Min(10)
   INGEST_RETRY_MAX_MS = 30000;
 
+  /** No new attempt of a run starts after this long; it then ends as report-failed. */
+  @Transform(toInteger)
+  @IsInt()
+  @Min(1000)
+  INGEST_RUN_DEADLINE_MS = 15 * 60 * 1000;
+
   @Transform(toInteger)
   @IsInt()
   @Min(1000)

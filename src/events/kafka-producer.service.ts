@@ -3,6 +3,7 @@ import { Kafka, Message, Partitioners, Producer, RecordMetadata } from 'kafkajs'
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { AppConfig } from '../config/app-config';
 import { Clock } from '../common/clock';
+import { MetricsService } from '../metrics/metrics.service';
 import { KAFKA } from './kafka.client';
 
 export type ProducerState = 'connecting' | 'connected' | 'disconnected' | 'stopped';
@@ -33,6 +34,7 @@ export class KafkaProducer implements OnApplicationBootstrap, OnApplicationShutd
     @Inject(KAFKA) kafka: Kafka,
     private readonly config: AppConfig,
     private readonly clock: Clock,
+    private readonly metrics: MetricsService,
     @InjectPinoLogger(KafkaProducer.name) private readonly logger: PinoLogger,
   ) {
     this.producer = kafka.producer({
@@ -57,9 +59,11 @@ export class KafkaProducer implements OnApplicationBootstrap, OnApplicationShutd
   async send(topic: string, messages: Message[], timeoutMs = this.config.kafka.publishTimeoutMs): Promise<void> {
     if (this.stateValue !== 'connected') throw new PublishError(`Kafka producer is ${this.stateValue}`);
 
+    const stopTimer = this.metrics.publishDuration.startTimer({ topic: this.roleOf(topic) });
     const sending = this.producer.send({ topic, messages, acks: -1, timeout: timeoutMs });
     this.track(sending);
     await this.withTimeout(sending, topic, timeoutMs);
+    stopTimer();
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -110,6 +114,13 @@ export class KafkaProducer implements OnApplicationBootstrap, OnApplicationShutd
 
     this.logger.info({ pending: this.pending.size }, 'Waiting for Kafka sends still in flight');
     await Promise.race([Promise.all(this.pending), this.clock.sleep(this.config.shutdownGraceMs)]);
+  }
+
+  private roleOf(topic: string): string {
+    const { inbox, reportReady, reportFailed } = this.config.topics;
+    if (topic === inbox) return 'inbox';
+    if (topic === reportReady) return 'ready';
+    return topic === reportFailed ? 'failed' : 'other';
   }
 
   private setState(state: ProducerState): void {

@@ -13,6 +13,7 @@ import { ReportsApiClient } from '../connectly/reports-api.client';
 import { ReportEventPublisher } from '../events/report-event.publisher';
 import { refsOf } from '../events/report-event.builder';
 import { ContentInfo } from '../events/report-event.types';
+import { MetricsService } from '../metrics/metrics.service';
 import { archiveKey } from '../storage/archive-key';
 import { ArchiveMetadata } from '../storage/archive-metadata';
 import { ArchivedObject, ArchiveStore, CSV_CONTENT_TYPE } from '../storage/archive.store';
@@ -39,6 +40,7 @@ export class IngestService {
     private readonly reportsApi: ReportsApiClient,
     private readonly publisher: ReportEventPublisher,
     private readonly clock: Clock,
+    private readonly metrics: MetricsService,
     @InjectPinoLogger(IngestService.name) private readonly logger: PinoLogger,
   ) {}
 
@@ -47,14 +49,31 @@ export class IngestService {
    * or when the signal stopped the run (shutdown): the webhook then stays in the inbox for the next consumer.
    */
   async process(record: InboxRecord, signal: AbortSignal): Promise<void> {
-    const attempt = new RunAttempt(record);
+    const stopTimer = this.metrics.ingestDuration.startTimer();
+    this.metrics.runsInFlight.inc();
+    try {
+      const outcome = await this.settle(record, signal);
+      stopTimer({ outcome });
+    } finally {
+      this.metrics.runsInFlight.dec();
+    }
+  }
+
+  private async settle(record: InboxRecord, signal: AbortSignal): Promise<'ready' | 'failed'> {
+    const attempt = new RunAttempt(record, this.clock.now().getTime() + this.config.ingest.runDeadlineMs);
     const outcome = await this.archiveWithRetries(attempt, signal).catch((error: unknown) => asIngestError(error));
 
     if (outcome instanceof IngestError && signal.aborted) throw outcome;
     if (outcome instanceof IngestError) {
       await this.publisher.failed(record, outcome, attempt.attempts, this.clock.now());
-      return;
+      this.metrics.failures.inc({ reason: outcome.reason });
+      return 'failed';
     }
+    await this.announce(record, outcome);
+    return 'ready';
+  }
+
+  private async announce(record: InboxRecord, outcome: ArchivedRun): Promise<void> {
     await this.publisher.ready(record, {
       ...refsOf(record),
       archive: {
@@ -89,12 +108,14 @@ export class IngestService {
     signal: AbortSignal,
   ): Promise<boolean> {
     if (!error.retriable || signal.aborted || next > this.config.ingest.maxAttempts) return false;
+    if (attempt.pastDeadline(this.clock.now())) return false;
 
     attempt.needsFreshLink ||= error.linkExpired;
     this.logger.warn(
       { eventId: attempt.record.eventId, attempt: next - 1, nextAttempt: next, reason: error.message },
       'Run attempt failed; retrying',
     );
+    this.metrics.retries.inc();
     if (error.retryAfterMs !== undefined) await this.clock.sleep(error.retryAfterMs, signal).catch(() => undefined);
 
     return !signal.aborted;
@@ -108,6 +129,7 @@ export class IngestService {
 
     await this.refreshLinkIfNeeded(attempt, signal);
     attempt.downloads += 1;
+    this.metrics.linkTimeLeft.observe(Math.max(attempt.msUntilExpiry(this.clock.now()) / 1000, 0));
     const response = await this.downloads.open(attempt.url, signal);
 
     return await this.transfer(attempt, response, key, signal);
@@ -118,7 +140,13 @@ export class IngestService {
     if (!attempt.needsFreshLink && !expiring) return;
 
     const { report } = attempt.record.webhook;
-    const link = await this.reportsApi.freshLink(report.id, report.last_run.id, report.type, signal);
+    const link = await this.reportsApi
+      .freshLink(report.id, report.last_run.id, report.type, signal)
+      .catch((error: unknown) => {
+        this.metrics.linkRefreshes.inc({ result: asIngestError(error).reason });
+        throw error;
+      });
+    this.metrics.linkRefreshes.inc({ result: 'ok' });
     attempt.useFreshLink(link.url, link.expiresAt);
     this.logger.info({ eventId: attempt.record.eventId, expiresAt: link.expiresAt }, 'Fetched a fresh download link');
   }
@@ -135,6 +163,7 @@ export class IngestService {
 
     try {
       const object = await this.archive.commit(stagingKey, key, this.metadataOf(attempt, facts));
+      this.metrics.archivedBytes.inc(facts.sizeBytes);
       return {
         object,
         content: {

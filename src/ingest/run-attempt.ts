@@ -9,15 +9,26 @@ export class RunAttempt {
   downloads = 0;
   attempts = 0;
 
-  constructor(readonly record: InboxRecord) {
+  constructor(
+    readonly record: InboxRecord,
+    private readonly deadlineMs: number,
+  ) {
     this.url = record.webhook.report.last_run.result.url;
     this.expiresAt = record.webhook.report.last_run.result.expires_at;
   }
 
   /** True when the link is past its expiry, or will be within the safety margin. */
   linkExpiresWithin(marginMs: number, now: Date): boolean {
-    const expiry = new Date(this.expiresAt).getTime();
-    return Number.isNaN(expiry) || expiry - marginMs <= now.getTime();
+    const left = this.msUntilExpiry(now);
+    return Number.isNaN(left) || left - marginMs <= 0;
+  }
+
+  msUntilExpiry(now: Date): number {
+    return new Date(this.expiresAt).getTime() - now.getTime();
+  }
+
+  pastDeadline(now: Date): boolean {
+    return now.getTime() >= this.deadlineMs;
   }
 
   useFreshLink(url: string, expiresAt: string): void {

@@ -1,5 +1,6 @@
 import { Body, Controller, HttpCode, HttpStatus, Post, Req, ServiceUnavailableException } from '@nestjs/common';
 import { LifecycleState } from '../common/lifecycle.state';
+import { MetricsService } from '../metrics/metrics.service';
 import { Request } from 'express';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { requestIdOf } from '../common/logging';
@@ -13,6 +14,7 @@ export class WebhookController {
   constructor(
     private readonly webhooks: WebhookService,
     private readonly lifecycle: LifecycleState,
+    private readonly metrics: MetricsService,
     @InjectPinoLogger(WebhookController.name) private readonly logger: PinoLogger,
   ) {}
 
@@ -33,7 +35,12 @@ export class WebhookController {
     const requestId = requestIdOf(req);
     if (this.lifecycle.draining) throw new ServiceUnavailableException('The service is shutting down; retry later');
     try {
-      return await this.webhooks.accept(webhook, { requestId, traceparent: traceparentFrom(req.headers.traceparent) });
+      const outcome = await this.webhooks.accept(webhook, {
+        requestId,
+        traceparent: traceparentFrom(req.headers.traceparent),
+      });
+      this.metrics.webhooks.inc({ outcome: outcome.status });
+      return outcome;
     } catch (error) {
       this.logger.warn({ requestId, err: error }, 'Could not queue a webhook; asking the sender to retry');
       throw new ServiceUnavailableException('The webhook could not be queued; retry later');

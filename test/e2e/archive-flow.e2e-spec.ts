@@ -277,4 +277,23 @@ describe('webhook to archive to report-ready', () => {
     expect(connectly.apiCallCount()).toBeGreaterThanOrEqual(1);
     expect(connectly.downloadCount('rep_expired', 'run_1')).toBe(1);
   });
+
+  it('should expose what happened as Prometheus metrics', async () => {
+    await deliver('rep_metrics', 'run_1', campaignCsvBuffer({ rows: 10 }));
+    await readyEvent('rep_metrics', 'run_1');
+    const response = await fetch(`${service.baseUrl}/metrics`);
+    const text = await response.text();
+    const value = (pattern: RegExp): number => Number(pattern.exec(text)?.[1] ?? NaN);
+
+    expect(response.headers.get('content-type')).toContain('text/plain');
+    expect(value(/^connectly_ingest_webhooks_total\{outcome="accepted"\} (\d+)/m)).toBeGreaterThan(0);
+    expect(value(/^connectly_ingest_archived_bytes_total (\d+)/m)).toBeGreaterThan(0);
+    expect(value(/^connectly_ingest_run_duration_seconds_count\{outcome="ready"\} (\d+)/m)).toBeGreaterThan(0);
+    expect(value(/^connectly_ingest_event_publish_duration_seconds_count\{topic="ready"\} (\d+)/m)).toBeGreaterThan(0);
+    expect(value(/^connectly_ingest_link_time_left_seconds_count (\d+)/m)).toBeGreaterThan(0);
+    expect(value(/^connectly_ingest_run_failures_total\{reason="retries-exhausted"\} (\d+)/m)).toBeGreaterThan(0);
+    expect(text).toMatch(/^connectly_ingest_inbox_consumer_lag\{partition="0"\} \d+/m);
+    expect(text).toMatch(/^connectly_ingest_runs_in_flight \d+/m);
+    expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
+  });
 });
