@@ -127,12 +127,19 @@ export class IngestService {
     const existing = await this.archive.find(key);
     if (existing !== undefined) return { object: existing, content: await this.contentOf(existing) };
 
+    await this.clearEarlierAttempts(attempt);
     await this.refreshLinkIfNeeded(attempt, signal);
     attempt.downloads += 1;
     this.metrics.linkTimeLeft.observe(Math.max(attempt.msUntilExpiry(this.clock.now()) / 1000, 0));
     const response = await this.downloads.open(attempt.url, signal);
 
     return await this.transfer(attempt, response, key, signal);
+  }
+
+  private async clearEarlierAttempts(attempt: RunAttempt): Promise<void> {
+    const cleared = await this.archive.clearStaging(attempt.record.eventId);
+    if (cleared > 0)
+      this.logger.info({ eventId: attempt.record.eventId, cleared }, 'Removed uploads left by an earlier attempt');
   }
 
   private async refreshLinkIfNeeded(attempt: RunAttempt, signal: AbortSignal): Promise<void> {

@@ -1,9 +1,12 @@
 import {
+  AbortMultipartUploadCommand,
   CopyObjectCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
   NotFound,
   S3Client,
   S3ServiceException,
@@ -14,6 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { AppConfig } from '../config/app-config';
+import { keyPart } from './archive-key';
 import { ArchiveMetadata, fromS3Metadata, toS3Metadata } from './archive-metadata';
 import { S3 } from './s3.client';
 
@@ -71,7 +75,7 @@ export class ArchiveStore implements OnApplicationShutdown {
 
   /** Streams the body to a staging key; rejects, leaving no parts behind, if the body errors or the signal aborts. */
   async stage(body: Readable, eventId: string, signal: AbortSignal): Promise<string> {
-    const key = `${this.config.s3.stagingPrefix}/${randomUUID()}.csv`;
+    const key = `${this.stagingPrefixOf(eventId)}${randomUUID()}.csv`;
     const upload = new Upload({
       client: this.s3,
       params: {
@@ -127,6 +131,27 @@ export class ArchiveStore implements OnApplicationShutdown {
     }
   }
 
+  /**
+   * Removes what earlier attempts of this run left under its staging prefix: multipart uploads of a process
+   * that was killed mid-transfer (it could not abort them itself) and staged copies it never committed.
+   */
+  async clearStaging(eventId: string): Promise<number> {
+    const prefix = this.stagingPrefixOf(eventId);
+    const [uploads, objects] = await Promise.all([
+      this.s3.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: prefix })),
+      this.s3.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix })),
+    ]);
+    const aborts = (uploads.Uploads ?? []).map((upload) =>
+      this.s3.send(
+        new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: upload.Key, UploadId: upload.UploadId }),
+      ),
+    );
+    const deletes = (objects.Contents ?? []).map((object) => this.discard(object.Key ?? ''));
+    await Promise.all([...aborts, ...deletes]);
+
+    return aborts.length + deletes.length;
+  }
+
   /** The first bytes of an archived object, for re-reading its header row. */
   async readStart(key: string, bytes: number): Promise<Buffer> {
     const object = await this.s3.send(
@@ -139,6 +164,10 @@ export class ArchiveStore implements OnApplicationShutdown {
 
   async checkBucket(): Promise<void> {
     await this.s3.send(new HeadBucketCommand({ Bucket: this.bucket }));
+  }
+
+  private stagingPrefixOf(eventId: string): string {
+    return `${this.config.s3.stagingPrefix}/${keyPart(eventId)}/`;
   }
 
   onApplicationShutdown(): void {
