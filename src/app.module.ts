@@ -6,6 +6,7 @@ import { HttpExceptionFilter } from './common/http-exception.filter';
 import { loggerParams } from './common/logging';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
+import { OpenApiController } from './docs/openapi.controller';
 import { HealthModule } from './health/health.module';
 import { IngestModule } from './ingest/ingest.module';
 import { MetricsModule } from './metrics/metrics.module';
@@ -25,6 +26,7 @@ export class AppModule {
         IngestModule,
         HealthModule,
       ],
+      controllers: [OpenApiController],
       providers: [
         { provide: APP_FILTER, useClass: HttpExceptionFilter },
         {

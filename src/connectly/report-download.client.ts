@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { Agent, Dispatcher, request } from 'undici';
 import { AppConfig } from '../config/app-config';
+import { DependencyLog } from '../common/dependency-log';
 import { IngestError } from '../common/ingest-errors';
 import { isAllowedHost, isBlockedAddress } from './address-policy';
 
@@ -28,7 +29,10 @@ type LookupCallback = (error: NodeJS.ErrnoException | null, address: string | Lo
 export class ReportDownloadClient implements OnApplicationShutdown {
   private readonly agent: Agent;
 
-  constructor(private readonly config: AppConfig) {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly dependencies: DependencyLog,
+  ) {
     const { caFile, connectTimeoutMs, readTimeoutMs } = config.download;
     this.agent = new Agent({
       connect: {
@@ -45,7 +49,12 @@ export class ReportDownloadClient implements OnApplicationShutdown {
     let target = this.checkUrl(url);
 
     for (let hop = 0; hop <= MAX_REDIRECTS; hop += 1) {
-      const response = await this.get(target, signal);
+      const started = performance.now();
+      const response = await this.get(target, signal).catch((error: unknown) => {
+        this.dependencies.failed('connectly-downloads', performance.now() - started, error);
+        throw error;
+      });
+      this.noteStatus(response.statusCode, performance.now() - started);
       const location = header(response, 'location');
       if (response.statusCode >= 300 && response.statusCode < 400 && location !== undefined) {
         response.body.resume();
@@ -61,6 +70,11 @@ export class ReportDownloadClient implements OnApplicationShutdown {
 
   onApplicationShutdown(): Promise<void> {
     return this.agent.close();
+  }
+
+  private noteStatus(status: number, latencyMs: number): void {
+    if (status < 500 && status !== 429) this.dependencies.succeeded('connectly-downloads', latencyMs);
+    else this.dependencies.failed('connectly-downloads', latencyMs, new Error(`HTTP ${status}`));
   }
 
   private checkUrl(raw: string): URL {

@@ -2,6 +2,7 @@ import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'undici';
 import { AppConfig } from '../config/app-config';
+import { DependencyLog } from '../common/dependency-log';
 import { IngestError } from '../common/ingest-errors';
 import { retryAfterMs } from './report-download.client';
 
@@ -26,7 +27,10 @@ interface ReportsResponse {
 export class ReportsApiClient implements OnApplicationShutdown {
   private readonly agent: Agent;
 
-  constructor(private readonly config: AppConfig) {
+  constructor(
+    private readonly config: AppConfig,
+    private readonly dependencies: DependencyLog,
+  ) {
     const caFile = config.download.caFile;
     this.agent = new Agent({ connect: { ca: caFile === undefined ? undefined : readFileSync(caFile) } });
   }
@@ -38,7 +42,7 @@ export class ReportsApiClient implements OnApplicationShutdown {
     reportType: string | undefined,
     signal: AbortSignal,
   ): Promise<FreshLink> {
-    const body = await this.fetchReports(reportType, signal);
+    const body = await this.timed(this.fetchReports(reportType, signal));
     const report = body.data?.find((candidate) => candidate.id === reportId);
     if (report === undefined)
       throw IngestError.permanent('report-not-found', `Report ${reportId} is not in the Reports API`);
@@ -48,6 +52,18 @@ export class ReportsApiClient implements OnApplicationShutdown {
 
   onApplicationShutdown(): Promise<void> {
     return this.agent.close();
+  }
+
+  private async timed<T>(call: Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      const result = await call;
+      this.dependencies.succeeded('connectly-reports-api', performance.now() - started);
+      return result;
+    } catch (error) {
+      this.dependencies.failed('connectly-reports-api', performance.now() - started, error);
+      throw error;
+    }
   }
 
   private async fetchReports(reportType: string | undefined, signal: AbortSignal): Promise<ReportsResponse> {

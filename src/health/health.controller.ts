@@ -1,6 +1,13 @@
 import { Controller, Get } from '@nestjs/common';
-import { HealthCheck, HealthCheckResult, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
+import {
+  HealthCheck,
+  HealthCheckResult,
+  HealthCheckService,
+  HealthIndicatorResult,
+  HealthIndicatorService,
+} from '@nestjs/terminus';
 import { KafkaHealthIndicator } from './kafka.health';
+import { DependencyLog, DependencyOutcome } from '../common/dependency-log';
 import { LifecycleState } from '../common/lifecycle.state';
 import { StorageHealthIndicator } from './storage.health';
 
@@ -12,6 +19,7 @@ export class HealthController {
     private readonly kafka: KafkaHealthIndicator,
     private readonly storage: StorageHealthIndicator,
     private readonly lifecycle: LifecycleState,
+    private readonly dependencyLog: DependencyLog,
   ) {}
 
   /** Liveness checks no dependency: a broken broker must not get pods restarted. */
@@ -25,6 +33,27 @@ export class HealthController {
   @HealthCheck()
   ready(): Promise<HealthCheckResult> {
     return this.health.check([() => this.intake(), () => this.kafka.check(), () => this.storage.check()]);
+  }
+
+  /** For people, not probes: each dependency with its latency and last error; always answers 200. */
+  @Get('dependencies')
+  async dependencies(): Promise<{ status: 'up' | 'degraded' | 'down'; dependencies: DependencyOutcome[] }> {
+    const live = await Promise.all([
+      this.timed('kafka', () => this.kafka.check('kafka')),
+      this.timed('object-store', () => this.storage.check('object-store')),
+    ]);
+    const dependencies = [...live, ...this.dependencyLog.snapshot()];
+    const down = dependencies.filter((dependency) => dependency.status === 'down').length;
+
+    return { status: down === 0 ? 'up' : down === dependencies.length ? 'down' : 'degraded', dependencies };
+  }
+
+  private async timed(name: string, check: () => Promise<HealthIndicatorResult>): Promise<DependencyOutcome> {
+    const started = performance.now();
+    const result = (await check())[name] as { status: 'up' | 'down'; message?: string } & Record<string, unknown>;
+    const { status, message, ...detail } = result;
+
+    return { name, status, latencyMs: Math.round(performance.now() - started), lastError: message, detail };
   }
 
   private intake() {

@@ -4,6 +4,7 @@ import { campaignCsvBuffer, campaignCsvColumns, CampaignCsvOptions } from '../fi
 import { ConnectlySimulator } from '../simulator/connectly-simulator';
 import { startConnectly } from '../support/connectly-fixture';
 import { EventCollector, withId } from '../support/event-collector';
+import { schemaErrors } from '../support/event-schemas';
 import {
   isolatedEnv,
   listKeys,
@@ -146,6 +147,7 @@ describe('webhook to archive to report-ready', () => {
       producer: { name: 'connectly-report-ingest' },
     });
     expect(JSON.stringify(event)).not.toContain('signature=');
+    expect(schemaErrors('ready', event.data)).toEqual([]);
   });
 
   it('should stream a multi-part file (12 MB over 5 MiB parts) and leave no upload open', async () => {
@@ -259,6 +261,7 @@ describe('webhook to archive to report-ready', () => {
       const [event] = await events.waitFor(1, withId('rep_always_short:run_1'));
 
       expect(event.topic).toBe(service.env.TOPIC_REPORT_FAILED);
+      expect(schemaErrors('failed', event.data)).toEqual([]);
       expect(event.data).toMatchObject({ reason: 'retries-exhausted', attempts: 6 });
       expect(JSON.stringify(event.data.lastError)).toMatch(/600 of \d+ bytes|terminated|closed|mismatch/i);
       expect(await listKeys(s3, bucket(), `${prefix()}/type=campaign.daily.custom/report=rep_always_short/`)).toEqual(
