@@ -229,7 +229,7 @@ export class EnvironmentVariables {
   @IsInt()
   @Min(1)
   @Max(64)
-  INGEST_CONCURRENCY = 2;
+  INGEST_CONCURRENCY = 4;
 
   @Transform(toInteger)
   @IsInt()

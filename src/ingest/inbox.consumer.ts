@@ -1,25 +1,29 @@
 import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
-import { Consumer, EachMessagePayload, Kafka } from 'kafkajs';
+import { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import pLimit, { Limit } from 'p-limit';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { LifecycleState } from '../common/lifecycle.state';
 import { AppConfig } from '../config/app-config';
 import { KAFKA } from '../events/kafka.client';
-import { parseInboxRecord } from './inbox-record';
+import { InboxRecord, parseInboxRecord } from './inbox-record';
 import { IngestService } from './ingest.service';
+import { scheduleByExpiry } from './run-schedule';
 
 const HEARTBEAT_EVERY_MS = 3000;
 
 export type ConsumerState = 'starting' | 'running' | 'crashed' | 'stopped';
 
 /**
- * The consumer group over the inbox topic. An offset is committed only after the run's outcome event
- * is acknowledged, so a crash at any point replays the webhook instead of losing it.
+ * The consumer group over the inbox topic. Each fetched batch is run soonest-expiring link first, at most
+ * INGEST_CONCURRENCY runs at once across all partitions. A batch's offset is committed only after every
+ * outcome event in it is acknowledged, so a crash at any point replays webhooks instead of losing them.
  */
 @Injectable()
 export class InboxConsumer implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly consumer: Consumer;
   private readonly stopping = new AbortController();
   private stateValue: ConsumerState = 'starting';
+  private readonly slots: Limit;
   private starting?: Promise<void>;
 
   constructor(
@@ -36,6 +40,7 @@ export class InboxConsumer implements OnApplicationBootstrap, BeforeApplicationS
       // A short long-poll lets shutdown leave the group promptly; new records still arrive at once.
       maxWaitTimeInMs: 1000,
     });
+    this.slots = pLimit(config.ingest.concurrency);
     this.consumer.on(this.consumer.events.GROUP_JOIN, () => (this.stateValue = 'running'));
     this.consumer.on(this.consumer.events.CRASH, (event) => {
       this.stateValue = event.payload.restart ? 'starting' : 'crashed';
@@ -75,25 +80,51 @@ export class InboxConsumer implements OnApplicationBootstrap, BeforeApplicationS
     await this.consumer.subscribe({ topic: this.config.topics.inbox, fromBeginning: true });
     await this.consumer.run({
       autoCommit: false,
+      eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: this.config.ingest.concurrency,
-      eachMessage: (payload) => this.handle(payload),
+      eachBatch: (payload) => this.handleBatch(payload),
     });
   }
 
-  private async handle(payload: EachMessagePayload): Promise<void> {
-    const { topic, partition, message } = payload;
-    const record = parseInboxRecord(message.value);
-    if (record === undefined) {
-      this.logger.error({ topic, partition, offset: message.offset }, 'Skipping an inbox record that is not a webhook');
-    } else {
-      await this.withHeartbeats(payload, () => this.ingest.process(record, this.stopping.signal));
-    }
+  private async handleBatch(payload: EachBatchPayload): Promise<void> {
+    const { topic, partition, messages } = payload.batch;
+    const last = messages.at(-1);
+    if (last === undefined) return;
 
-    await this.consumer.commitOffsets([{ topic, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
+    const groups = scheduleByExpiry(this.parseAll(topic, partition, messages));
+    await this.withHeartbeats(payload, () => this.runAll(groups));
+
+    payload.resolveOffset(last.offset);
+    await this.consumer.commitOffsets([{ topic, partition, offset: (BigInt(last.offset) + 1n).toString() }]);
+  }
+
+  /** Settles every run before deciding, so that no run is still going when a failed batch is fetched again. */
+  private async runAll(groups: InboxRecord[][]): Promise<void> {
+    const results = await Promise.allSettled(groups.map((group) => this.slots(() => this.runGroup(group))));
+    const failure = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (failure !== undefined) throw failure.reason;
+  }
+
+  private async runGroup(group: InboxRecord[]): Promise<void> {
+    for (const record of group) await this.ingest.process(record, this.stopping.signal);
+  }
+
+  private parseAll(topic: string, partition: number, messages: KafkaMessage[]): InboxRecord[] {
+    const records: InboxRecord[] = [];
+    for (const message of messages) {
+      const record = parseInboxRecord(message.value);
+      if (record !== undefined) records.push(record);
+      else
+        this.logger.error(
+          { topic, partition, offset: message.offset },
+          'Skipping an inbox record that is not a webhook',
+        );
+    }
+    return records;
   }
 
   /** Long downloads must not cost the consumer its place in the group. */
-  private async withHeartbeats(payload: EachMessagePayload, work: () => Promise<void>): Promise<void> {
+  private async withHeartbeats(payload: EachBatchPayload, work: () => Promise<void>): Promise<void> {
     const timer = setInterval(() => void payload.heartbeat().catch(() => undefined), HEARTBEAT_EVERY_MS);
     try {
       await work();
