@@ -10,6 +10,7 @@ import { OpenApiController } from './docs/openapi.controller';
 import { HealthModule } from './health/health.module';
 import { IngestModule } from './ingest/ingest.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { AdminModule } from './replay/admin.module';
 import { WebhookModule } from './webhook/webhook.module';
 
 @Module({})
@@ -25,6 +26,7 @@ export class AppModule {
         WebhookModule.forRoot(config),
         IngestModule,
         HealthModule,
+        ...(config.adminToken === undefined ? [] : [AdminModule]),
       ],
       controllers: [OpenApiController],
       providers: [

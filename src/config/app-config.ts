@@ -53,6 +53,7 @@ export class AppConfig {
     runDeadlineMs: number;
   };
   readonly shutdownGraceMs!: number;
+  readonly adminToken?: string;
 }
 
 export class ConfigValidationError extends Error {
@@ -174,6 +175,7 @@ function toAppConfig(env: EnvironmentVariables): AppConfig {
       runDeadlineMs: env.INGEST_RUN_DEADLINE_MS,
     },
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+    adminToken: env.ADMIN_TOKEN,
   };
 }
 

@@ -220,6 +220,11 @@ export class EnvironmentVariables {
   @Matches(CIDR_LIST, { message: 'TRUSTED_PROXY_CIDRS must be a comma-separated list of CIDRs' })
   TRUSTED_PROXY_CIDRS?: string;
 
+  /** Bearer token of the admin endpoints (replay, redrive); they are not served at all when unset. */
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9._~+/=-]{24,256}$/, { message: 'ADMIN_TOKEN must be 24 to 256 token characters' })
+  ADMIN_TOKEN?: string;
+
   /** The explicit opt-out that lets production run with no caller check at all. */
   @Transform(toBoolean)
   @IsBoolean()

@@ -55,6 +55,12 @@ export class KafkaProducer implements OnApplicationBootstrap, OnApplicationShutd
     this.connectLoop = this.connectUntilStopped();
   }
 
+  /** Resolves once the producer has connected; for commands that publish right after start-up. */
+  async whenConnected(timeoutMs: number): Promise<void> {
+    await this.withTimeout(this.connectLoop ?? Promise.resolve(), 'the producer connection', timeoutMs);
+    if (this.stateValue !== 'connected') throw new PublishError(`Kafka producer is ${this.stateValue}`);
+  }
+
   /** Writes messages with acks from all in-sync replicas; rejects if Kafka has not acknowledged them in time. */
   async send(topic: string, messages: Message[], timeoutMs = this.config.kafka.publishTimeoutMs): Promise<void> {
     if (this.stateValue !== 'connected') throw new PublishError(`Kafka producer is ${this.stateValue}`);

@@ -1,13 +1,11 @@
 import { Module } from '@nestjs/common';
-import { ConnectlyModule } from '../connectly/connectly.module';
 import { EventsModule } from '../events/events.module';
-import { StorageModule } from '../storage/storage.module';
 import { InboxConsumer } from './inbox.consumer';
-import { IngestService } from './ingest.service';
+import { IngestCoreModule } from './ingest-core.module';
 
 @Module({
-  imports: [EventsModule, StorageModule, ConnectlyModule],
-  providers: [IngestService, InboxConsumer],
+  imports: [IngestCoreModule, EventsModule],
+  providers: [InboxConsumer],
   exports: [InboxConsumer],
 })
 export class IngestModule {}

@@ -7,6 +7,7 @@ import { createGunzip, createInflate } from 'node:zlib';
 import { Clock } from '../common/clock';
 import { asIngestError, IngestError } from '../common/ingest-errors';
 import { urlHost } from '../common/redact';
+import { traceparentFrom } from '../common/trace-context';
 import { AppConfig } from '../config/app-config';
 import { DownloadResponse, ReportDownloadClient } from '../connectly/report-download.client';
 import { ReportsApiClient } from '../connectly/reports-api.client';
@@ -73,7 +74,17 @@ export class IngestService {
     return 'ready';
   }
 
-  private async announce(record: InboxRecord, outcome: ArchivedRun): Promise<void> {
+  /** Announces an archived run again from the archive alone, without downloading: same id, reason `replay`. */
+  async reannounce(object: ArchivedObject): Promise<void> {
+    const record = recordOfArchive(object);
+    await this.announce(record, { object, content: await this.contentOf(object) }, 'replay');
+  }
+
+  private async announce(
+    record: InboxRecord,
+    outcome: ArchivedRun,
+    reason: 'initial' | 'replay' = 'initial',
+  ): Promise<void> {
     await this.publisher.ready(record, {
       ...refsOf(record),
       archive: {
@@ -87,7 +98,7 @@ export class IngestService {
         checksum: { algorithm: 'SHA256', value: outcome.object.metadata.sha256 },
       },
       content: outcome.content,
-      provenance: { ...outcome.object.metadata.provenance, reason: 'initial' },
+      provenance: { ...outcome.object.metadata.provenance, reason },
     });
   }
 
@@ -298,4 +309,31 @@ export class IngestService {
       runCreatedAt: report.last_run.result.created_at,
     });
   }
+}
+
+/** The inbox record an archived run came from, as far as the archive remembers it (no link: none is needed). */
+function recordOfArchive(object: ArchivedObject): InboxRecord {
+  const { eventId, report, run, provenance } = object.metadata;
+
+  return {
+    version: 1,
+    eventId,
+    receivedAt: provenance.webhookReceivedAt,
+    requestId: 'replay',
+    traceparent: traceparentFrom(undefined),
+    webhook: {
+      topic: 'report',
+      timestamp: provenance.webhookReceivedAt,
+      report: {
+        id: report.reportId,
+        name: report.reportName,
+        type: report.reportType,
+        last_run: {
+          id: run.runId,
+          status: 'completed',
+          result: { url: '', expires_at: provenance.sourceUrlExpiresAt, created_at: run.runCreatedAt },
+        },
+      },
+    },
+  };
 }

@@ -152,6 +152,22 @@ export class ArchiveStore implements OnApplicationShutdown {
     return aborts.length + deletes.length;
   }
 
+  /** Every key under the archive prefix, page by page. */
+  async *listArchive(): AsyncGenerator<string> {
+    let token: string | undefined;
+    do {
+      const page = await this.s3.send(
+        new ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: `${this.config.s3.prefix}/`,
+          ContinuationToken: token,
+        }),
+      );
+      for (const object of page.Contents ?? []) if (object.Key !== undefined) yield object.Key;
+      token = page.NextContinuationToken;
+    } while (token !== undefined);
+  }
+
   /** The first bytes of an archived object, for re-reading its header row. */
   async readStart(key: string, bytes: number): Promise<Buffer> {
     const object = await this.s3.send(
