@@ -14,7 +14,6 @@ export async function createApp(config: AppConfig): Promise<INestApplication> {
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
   app.set('trust proxy', config.http.trustedProxies.length > 0 ? config.http.trustedProxies : false);
-  app.enableShutdownHooks();
 
   return app;
 }

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { INestApplication } from '@nestjs/common';
 import { Logger } from 'nestjs-pino';
 import { createApp } from './bootstrap';
 import { AppConfig, ConfigValidationError, loadConfig } from './config/app-config';
@@ -21,6 +22,27 @@ async function main(): Promise<void> {
   if (!hasCallerCheck(config)) {
     logger.warn('The webhook accepts calls from anyone: no path token, signature or source network is configured');
   }
+  closeOnSignals(app, logger, config.shutdownGraceMs);
+}
+
+/**
+ * Our own signal handling rather than Nest's shutdown hooks, which re-raise the signal after closing and so end
+ * the process "killed by SIGTERM" instead of with exit code 0 once everything has drained.
+ */
+function closeOnSignals(app: INestApplication, logger: Logger, graceMs: number): void {
+  const close = (signal: NodeJS.Signals): void => {
+    logger.log({ signal }, 'Shutting down: intake stops, runs in flight drain, then clients close');
+    setTimeout(() => process.exit(1), graceMs + 5000).unref();
+    app.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'Shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', close);
+  process.once('SIGINT', close);
 }
 
 function hasCallerCheck(config: AppConfig): boolean {

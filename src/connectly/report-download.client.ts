@@ -57,6 +57,7 @@ export class ReportDownloadClient implements OnApplicationShutdown {
       this.noteStatus(response.statusCode, performance.now() - started);
       const location = header(response, 'location');
       if (response.statusCode >= 300 && response.statusCode < 400 && location !== undefined) {
+        response.body.on('error', () => undefined);
         response.body.resume();
         target = this.checkUrl(new URL(location, target).toString());
         continue;
@@ -187,6 +188,7 @@ async function readErrorBody(response: Dispatcher.ResponseData): Promise<string>
   } catch {
     // The status already says what went wrong; the body only adds detail.
   }
+  response.body.on('error', () => undefined);
   response.body.destroy();
 
   return Buffer.concat(chunks).subarray(0, ERROR_BODY_LIMIT).toString('utf8');

@@ -9,7 +9,7 @@ import { StorageHealthIndicator } from './storage.health';
 
 @Module({
   imports: [
-    TerminusModule.forRoot({ errorLogStyle: 'json', gracefulShutdownTimeoutMs: 0 }),
+    TerminusModule.forRoot({ logger: false, gracefulShutdownTimeoutMs: 0 }),
     EventsModule,
     StorageModule,
     IngestModule,

@@ -95,7 +95,10 @@ export class InboxConsumer implements OnApplicationBootstrap, BeforeApplicationS
     await this.withHeartbeats(payload, () => this.runAll(groups));
 
     payload.resolveOffset(last.offset);
-    await this.consumer.commitOffsets([{ topic, partition, offset: (BigInt(last.offset) + 1n).toString() }]);
+    // Through the batch, not consumer.commitOffsets: that one is skipped once disconnect() has begun, which would
+    // drop the commit of the very runs a graceful shutdown waited for.
+    const offset = (BigInt(last.offset) + 1n).toString();
+    await payload.commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset }] }] });
   }
 
   /** Settles every run before deciding, so that no run is still going when a failed batch is fetched again. */

@@ -229,7 +229,7 @@ export class IngestService {
       this.refuseNonCsv(response);
       return this.decodingStages(response);
     } catch (error) {
-      response.body.destroy();
+      discardBody(response);
       throw error;
     }
   }
@@ -336,4 +336,10 @@ function recordOfArchive(object: ArchivedObject): InboxRecord {
       },
     },
   };
+}
+
+/** Drops a response body nobody will read; undici reports the abort as an error event, which must have a listener. */
+function discardBody(response: DownloadResponse): void {
+  response.body.on('error', () => undefined);
+  response.body.destroy();
 }

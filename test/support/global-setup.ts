@@ -1,4 +1,5 @@
 import { stackStatus, stackUp } from '../../scripts/stack/stack';
+import { ensureServiceBuilt } from './build-once';
 
 /**
  * Starts the embedded Kafka broker and S3 server unless the environment names external ones
@@ -6,6 +7,8 @@ import { stackStatus, stackUp } from '../../scripts/stack/stack';
  * A stack that was already running is reused and left running.
  */
 export default async function globalSetup(): Promise<void> {
+  // Tests that run the service as a child process (crash and shutdown tests) use this build.
+  await ensureServiceBuilt();
   if (process.env.E2E_KAFKA_BROKERS !== undefined && process.env.E2E_S3_ENDPOINT !== undefined) return;
 
   const before = await stackStatus();
