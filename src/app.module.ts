@@ -10,6 +10,7 @@ import { OpenApiController } from './docs/openapi.controller';
 import { HealthModule } from './health/health.module';
 import { IngestModule } from './ingest/ingest.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { TracingModule } from './tracing/tracing.module';
 import { AdminModule } from './replay/admin.module';
 import { WebhookModule } from './webhook/webhook.module';
 
@@ -22,6 +23,7 @@ export class AppModule {
         ConfigModule.forRoot(config),
         CommonModule,
         MetricsModule,
+        TracingModule,
         LoggerModule.forRoot(loggerParams(config)),
         WebhookModule.forRoot(config),
         IngestModule,

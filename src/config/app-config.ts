@@ -54,6 +54,7 @@ export class AppConfig {
   };
   readonly shutdownGraceMs!: number;
   readonly adminToken?: string;
+  readonly tracing!: { otlpEndpoint?: string; serviceName: string };
 }
 
 export class ConfigValidationError extends Error {
@@ -176,6 +177,7 @@ function toAppConfig(env: EnvironmentVariables): AppConfig {
     },
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
     adminToken: env.ADMIN_TOKEN,
+    tracing: { otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: env.OTEL_SERVICE_NAME },
   };
 }
 

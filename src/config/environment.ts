@@ -225,6 +225,15 @@ export class EnvironmentVariables {
   @Matches(/^[A-Za-z0-9._~+/=-]{24,256}$/, { message: 'ADMIN_TOKEN must be 24 to 256 token characters' })
   ADMIN_TOKEN?: string;
 
+  /** OTLP/HTTP endpoint of an OpenTelemetry collector; tracing stays off when unset. */
+  @IsOptional()
+  @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
+  OTEL_EXPORTER_OTLP_ENDPOINT?: string;
+
+  @IsString()
+  @IsNotEmpty()
+  OTEL_SERVICE_NAME = 'connectly-report-ingest';
+
   /** The explicit opt-out that lets production run with no caller check at all. */
   @Transform(toBoolean)
   @IsBoolean()

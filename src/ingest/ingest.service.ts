@@ -14,7 +14,9 @@ import { ReportsApiClient } from '../connectly/reports-api.client';
 import { ReportEventPublisher } from '../events/report-event.publisher';
 import { refsOf } from '../events/report-event.builder';
 import { ContentInfo } from '../events/report-event.types';
+import { SpanKind } from '@opentelemetry/api';
 import { MetricsService } from '../metrics/metrics.service';
+import { TracingService } from '../tracing/tracing.service';
 import { archiveKey } from '../storage/archive-key';
 import { ArchiveMetadata } from '../storage/archive-metadata';
 import { ArchivedObject, ArchiveStore, CSV_CONTENT_TYPE } from '../storage/archive.store';
@@ -42,6 +44,7 @@ export class IngestService {
     private readonly publisher: ReportEventPublisher,
     private readonly clock: Clock,
     private readonly metrics: MetricsService,
+    private readonly tracing: TracingService,
     @InjectPinoLogger(IngestService.name) private readonly logger: PinoLogger,
   ) {}
 
@@ -50,11 +53,19 @@ export class IngestService {
    * or when the signal stopped the run (shutdown): the webhook then stays in the inbox for the next consumer.
    */
   async process(record: InboxRecord, signal: AbortSignal): Promise<void> {
+    const step = this.tracing.start('report.ingest', SpanKind.CONSUMER, record.traceparent, {
+      'connectly.event_id': record.eventId,
+    });
     const stopTimer = this.metrics.ingestDuration.startTimer();
     this.metrics.runsInFlight.inc();
     try {
-      const outcome = await this.settle(record, signal);
+      const outcome = await this.settle({ ...record, traceparent: step.traceparent }, signal);
       stopTimer({ outcome });
+      step.span.setAttribute('connectly.outcome', outcome);
+      this.tracing.end(step);
+    } catch (error) {
+      this.tracing.end(step, error);
+      throw error;
     } finally {
       this.metrics.runsInFlight.dec();
     }

@@ -9,6 +9,7 @@ import { AppConfig, loadConfig } from '../config/app-config';
 import { ConfigModule } from '../config/config.module';
 import { KafkaProducer } from '../events/kafka-producer.service';
 import { MetricsModule } from '../metrics/metrics.module';
+import { TracingModule } from '../tracing/tracing.module';
 import { ReplayModule } from './replay.module';
 import { ReplayService } from './replay.service';
 
@@ -27,6 +28,7 @@ class ReplayCliModule {
         CommonModule,
         LoggerModule.forRoot(loggerParams(config)),
         MetricsModule,
+        TracingModule,
         ReplayModule,
       ],
     };

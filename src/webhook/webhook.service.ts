@@ -2,7 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { AppConfig } from '../config/app-config';
 import { Clock } from '../common/clock';
+import { SpanKind } from '@opentelemetry/api';
 import { KafkaProducer } from '../events/kafka-producer.service';
+import { TracingService } from '../tracing/tracing.service';
 import { eventIdOf, InboxRecord } from '../ingest/inbox-record';
 import { CompletedRunWebhook, ConnectlyWebhookDto } from './connectly-webhook.dto';
 
@@ -20,6 +22,7 @@ export class WebhookService {
     private readonly producer: KafkaProducer,
     private readonly config: AppConfig,
     private readonly clock: Clock,
+    private readonly tracing: TracingService,
     @InjectPinoLogger(WebhookService.name) private readonly logger: PinoLogger,
   ) {}
 
@@ -34,10 +37,21 @@ export class WebhookService {
       return { status: 'ignored', reason: ignored };
     }
 
-    const record = this.toRecord(webhook as unknown as CompletedRunWebhook, context);
-    await this.producer.send(this.config.topics.inbox, [
-      { key: record.webhook.report.id, value: JSON.stringify(record), headers: { 'event-id': record.eventId } },
-    ]);
+    const completed = webhook as unknown as CompletedRunWebhook;
+    const step = this.tracing.start('webhook.receive', SpanKind.SERVER, context.traceparent, {
+      'connectly.report_id': completed.report.id,
+      'connectly.run_id': completed.report.last_run.id,
+    });
+    const record = this.toRecord(completed, { ...context, traceparent: step.traceparent });
+    try {
+      await this.producer.send(this.config.topics.inbox, [
+        { key: record.webhook.report.id, value: JSON.stringify(record), headers: { 'event-id': record.eventId } },
+      ]);
+    } catch (error) {
+      this.tracing.end(step, error);
+      throw error;
+    }
+    this.tracing.end(step);
     this.logger.info({ requestId: context.requestId, eventId: record.eventId }, 'Queued a completed report run');
 
     return { status: 'accepted', eventId: record.eventId };
