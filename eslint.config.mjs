@@ -19,7 +19,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['scripts/**/*.ts', 'bench/**/*.ts', 'test/**/cli*.ts'],
+    files: ['scripts/**/*.ts', 'bench/**/*.ts', 'test/**/cli*.ts', 'examples/**/*.ts'],
     rules: { 'no-console': 'off' },
   },
   {

@@ -132,7 +132,7 @@ function serviceEnv(stack: StackEndpoints, connectlyUrl: string, caFile: string)
     CONNECTLY_API_BASE_URL: connectlyUrl,
     CONNECTLY_BUSINESS_ID: BUSINESS_ID,
     CONNECTLY_API_KEY: API_KEY,
-    DOWNLOAD_ALLOWED_HOSTS: 'localhost',
+    DOWNLOAD_ALLOWED_HOSTS: `localhost:${new URL(connectlyUrl).port}`,
     DOWNLOAD_ALLOW_PRIVATE_ADDRESSES: 'true',
     DOWNLOAD_CA_FILE: caFile,
   };

@@ -1,3 +1,4 @@
+import './process-warnings';
 import 'reflect-metadata';
 import { INestApplication } from '@nestjs/common';
 import { Logger } from 'nestjs-pino';

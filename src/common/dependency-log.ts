@@ -20,11 +20,20 @@ export class DependencyLog {
   }
 
   failed(name: string, latencyMs: number, error: unknown): void {
-    const lastError = error instanceof Error ? error.message : String(error);
+    const lastError = summary(error);
     this.outcomes.set(name, { name, status: 'down', latencyMs, lastError, lastErrorAt: new Date().toISOString() });
   }
 
   snapshot(): DependencyOutcome[] {
     return [...this.outcomes.values()];
   }
+}
+
+/** A short, public-safe description: the error's code or name, never its message (which may name hosts or ports). */
+function summary(error: unknown): string {
+  if (typeof error !== 'object' || error === null) return 'error';
+  const { code, name, reason } = error as { code?: unknown; name?: unknown; reason?: unknown };
+  if (typeof reason === 'string') return reason;
+  if (typeof code === 'string') return code;
+  return typeof name === 'string' ? name : 'error';
 }

@@ -1,4 +1,5 @@
 import { Transform } from 'class-transformer';
+import { isIP } from 'node:net';
 import {
   IsBoolean,
   IsIn,
@@ -9,9 +10,12 @@ import {
   IsUrl,
   Matches,
   Max,
+  MaxLength,
   Min,
   MinLength,
+  ValidateBy,
   ValidateIf,
+  buildMessage,
 } from 'class-validator';
 
 const toBoolean = ({ value }: { value: unknown }): unknown => {
@@ -28,8 +32,26 @@ const toInteger = ({ value }: { value: unknown }): unknown =>
 const BROKER_LIST = /^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/;
 const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 const HEADER_NAME = /^[a-z0-9-]{1,64}$/;
-const CIDR = String.raw`(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9a-f:]+)/\d{1,3}`;
-const CIDR_LIST = new RegExp(`^${CIDR}(?:,${CIDR})*$`, 'i');
+const SAFE_PREFIX = /^(?:[A-Za-z0-9!_*'()=-][A-Za-z0-9!_.*'()=-]*)(?:\/[A-Za-z0-9!_*'()=-][A-Za-z0-9!_.*'()=-]*)*$/;
+
+/** A comma-separated list of CIDRs whose addresses parse and whose prefix fits the address family. */
+function IsCidrList(): PropertyDecorator {
+  return ValidateBy({
+    name: 'isCidrList',
+    validator: {
+      validate: (value: unknown) => typeof value === 'string' && value.split(',').every((cidr) => isCidr(cidr.trim())),
+      defaultMessage: buildMessage(() => '$property must be a comma-separated list of CIDRs such as 10.0.0.0/8'),
+    },
+  });
+}
+
+function isCidr(cidr: string): boolean {
+  const [network, prefix, ...rest] = cidr.split('/');
+  const family = isIP(network ?? '');
+  if (family === 0 || rest.length > 0 || !/^\d{1,3}$/.test(prefix ?? '')) return false;
+
+  return Number(prefix) <= (family === 4 ? 32 : 128);
+}
 
 /**
  * Every environment variable the service reads, with its rule and default.
@@ -78,7 +100,7 @@ export class EnvironmentVariables {
 
   @ValidateIf((env: EnvironmentVariables) => env.KAFKA_SASL_MECHANISM !== 'none')
   @IsString()
-  @IsNotEmpty({ message: 'KAFKA_SASL_PASSWORD is required when KAFKA_SASL_MECHANISM is set' })
+  @Matches(/\S/, { message: 'KAFKA_SASL_PASSWORD is required when KAFKA_SASL_MECHANISM is set' })
   KAFKA_SASL_PASSWORD?: string;
 
   @Transform(toInteger)
@@ -99,10 +121,16 @@ export class EnvironmentVariables {
   @Matches(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { message: 'S3_BUCKET must be a valid bucket name' })
   S3_BUCKET!: string;
 
-  @Matches(/^[A-Za-z0-9!_.*'()=/-]*$/, { message: 'S3_PREFIX may hold only safe key characters' })
+  @MaxLength(256)
+  @Matches(SAFE_PREFIX, {
+    message: 'S3_PREFIX must be safe key characters in non-empty segments, none starting with a dot',
+  })
   S3_PREFIX = 'connectly/reports';
 
-  @Matches(/^[A-Za-z0-9!_.*'()=/-]+$/, { message: 'S3_STAGING_PREFIX may hold only safe key characters' })
+  @MaxLength(256)
+  @Matches(SAFE_PREFIX, {
+    message: 'S3_STAGING_PREFIX must be safe key characters in non-empty segments, none starting with a dot',
+  })
   S3_STAGING_PREFIX = 'connectly/staging';
 
   @Matches(/^[a-z0-9-]+$/, { message: 'S3_REGION must look like a region name, such as us-east-1' })
@@ -141,7 +169,7 @@ export class EnvironmentVariables {
   CONNECTLY_BUSINESS_ID!: string;
 
   @IsString()
-  @IsNotEmpty()
+  @Matches(/\S/, { message: 'CONNECTLY_API_KEY must not be blank' })
   CONNECTLY_API_KEY!: string;
 
   @Matches(/^(\*\.)?[a-z0-9.-]+(:\d+)?(,(\*\.)?[a-z0-9.-]+(:\d+)?)*$/i, {
@@ -196,6 +224,7 @@ export class EnvironmentVariables {
   @IsOptional()
   @IsString()
   @MinLength(16, { message: 'WEBHOOK_HMAC_SECRET must be at least 16 characters' })
+  @Matches(/^\S(.*\S)?$/, { message: 'WEBHOOK_HMAC_SECRET must not start or end with spaces' })
   WEBHOOK_HMAC_SECRET?: string;
 
   @Matches(HEADER_NAME)
@@ -212,12 +241,12 @@ export class EnvironmentVariables {
 
   /** Source networks allowed to call the webhook (comma-separated CIDRs); empty allows any source. */
   @IsOptional()
-  @Matches(CIDR_LIST, { message: 'WEBHOOK_ALLOWED_CIDRS must be a comma-separated list of CIDRs' })
+  @IsCidrList()
   WEBHOOK_ALLOWED_CIDRS?: string;
 
   /** Proxies whose X-Forwarded-For is believed (comma-separated CIDRs); empty trusts none. */
   @IsOptional()
-  @Matches(CIDR_LIST, { message: 'TRUSTED_PROXY_CIDRS must be a comma-separated list of CIDRs' })
+  @IsCidrList()
   TRUSTED_PROXY_CIDRS?: string;
 
   /** Bearer token of the admin endpoints (replay, redrive); they are not served at all when unset. */

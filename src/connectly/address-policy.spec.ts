@@ -34,7 +34,7 @@ describe('isAllowedHost', () => {
   it.each(['reports.connectly.ai', 'REPORTS.connectly.ai', 'reports.connectly.ai.', 'eu.cdn.connectly.ai'])(
     'should allow %s',
     (host) => {
-      expect(isAllowedHost(host, patterns)).toBe(true);
+      expect(isAllowedHost(host, '443', patterns)).toBe(true);
     },
   );
 
@@ -45,6 +45,14 @@ describe('isAllowedHost', () => {
     'cdn.connectly.ai',
     'xcdn.connectly.ai',
   ])('should refuse %s', (host) => {
-    expect(isAllowedHost(host, patterns)).toBe(false);
+    expect(isAllowedHost(host, '443', patterns)).toBe(false);
+  });
+});
+
+describe('isAllowedHost ports', () => {
+  it('should allow only 443 for a pattern without a port, and only the named port otherwise', () => {
+    expect(isAllowedHost('reports.connectly.ai', '8443', ['reports.connectly.ai'])).toBe(false);
+    expect(isAllowedHost('localhost', '8443', ['localhost:8443'])).toBe(true);
+    expect(isAllowedHost('localhost', '22', ['localhost:8443'])).toBe(false);
   });
 });

@@ -20,8 +20,9 @@ const BLOCKED_V4: Array<[string, number]> = [
   ['224.0.0.0', 3],
 ];
 const BLOCKED_V6: Array<[string, number]> = [
-  ['::', 128],
+  ['::', 96],
   ['::1', 128],
+  ['2002::', 16],
   ['64:ff9b::', 96],
   ['100::', 64],
   ['2001:db8::', 32],
@@ -55,11 +56,17 @@ function isMappedHex(address: string): boolean {
   return isBlockedAddress(v4);
 }
 
-/** True when a host name matches one of the patterns: exact names, or `*.suffix` for any sub-domain. */
-export function isAllowedHost(host: string, patterns: string[]): boolean {
+/**
+ * True when a host and port match one of the patterns: an exact name or `*.suffix` for any sub-domain, with an
+ * optional `:port`. A pattern without a port allows only 443, so an allowed host cannot be used to reach its
+ * other services.
+ */
+export function isAllowedHost(host: string, port: string, patterns: string[]): boolean {
   const name = host.toLowerCase().replace(/\.$/, '');
 
-  return patterns.some((pattern) => {
+  return patterns.some((entry) => {
+    const [pattern, allowedPort = '443'] = entry.split(':');
+    if (port !== allowedPort) return false;
     if (pattern.startsWith('*.')) return name.endsWith(pattern.slice(1)) && name.length > pattern.length - 1;
     return name === pattern;
   });

@@ -59,7 +59,7 @@ export class ReportDownloadClient implements OnApplicationShutdown {
       if (response.statusCode >= 300 && response.statusCode < 400 && location !== undefined) {
         response.body.on('error', () => undefined);
         response.body.resume();
-        target = this.checkUrl(new URL(location, target).toString());
+        target = this.checkUrl(location, target);
         continue;
       }
 
@@ -75,18 +75,20 @@ export class ReportDownloadClient implements OnApplicationShutdown {
 
   private noteStatus(status: number, latencyMs: number): void {
     if (status < 500 && status !== 429) this.dependencies.succeeded('connectly-downloads', latencyMs);
-    else this.dependencies.failed('connectly-downloads', latencyMs, new Error(`HTTP ${status}`));
+    else this.dependencies.failed('connectly-downloads', latencyMs, { code: `HTTP ${status}` });
   }
 
-  private checkUrl(raw: string): URL {
-    const url = new URL(raw);
+  private checkUrl(raw: string, base?: URL): URL {
     const refuse = (why: string): never => {
       throw IngestError.permanent('url-not-allowed', `The link is not allowed: ${why}`);
     };
+    const url = URL.canParse(raw, base?.href) ? new URL(raw, base) : refuse('it is not a URL this service can read');
 
     if (url.protocol !== 'https:') refuse(`scheme ${url.protocol} is not https`);
     if (url.username !== '' || url.password !== '') refuse('it carries credentials');
-    if (!isAllowedHost(url.hostname, this.config.download.allowedHosts)) refuse(`host ${url.hostname} is not allowed`);
+    if (!isAllowedHost(url.hostname, url.port || '443', this.config.download.allowedHosts)) {
+      refuse(`host ${url.host} is not allowed`);
+    }
     const literal = url.hostname.replace(/^\[|\]$/g, '');
     if (!this.config.download.allowPrivateAddresses && /^[\d.]+$|:/.test(literal) && isBlockedAddress(literal)) {
       refuse(`address ${literal} is private`);

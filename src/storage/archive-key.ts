@@ -16,7 +16,7 @@ export interface ArchiveKeyParts {
  */
 export function archiveKey(prefix: string, parts: ArchiveKeyParts): string {
   const segments = [
-    `type=${keyPart(parts.reportType ?? 'unknown')}`,
+    `type=${keyPart(parts.reportType === undefined || parts.reportType === '' ? 'unknown' : parts.reportType)}`,
     `report=${keyPart(parts.reportId)}`,
     `dt=${utcDate(parts.runCreatedAt)}`,
     `run=${keyPart(parts.runId)}.csv`,
@@ -27,6 +27,7 @@ export function archiveKey(prefix: string, parts: ArchiveKeyParts): string {
 
 /** Percent-encodes every byte outside the safe set; long parts keep a readable head and a hash of the whole. */
 export function keyPart(value: string): string {
+  if (!value.isWellFormed()) throw new RangeError('A key part must be well-formed Unicode text');
   const encoded = [...value].map(encodeCharacter).join('');
   if (encoded.length <= MAX_PART_LENGTH) return encoded;
 

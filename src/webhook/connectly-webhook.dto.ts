@@ -1,28 +1,58 @@
 import { Type } from 'class-transformer';
 import {
   IsDefined,
-  IsISO8601,
   IsNotEmpty,
   IsObject,
   IsOptional,
   IsString,
   IsUrl,
   MaxLength,
+  ValidateBy,
   ValidateIf,
+  buildMessage,
   ValidateNested,
 } from 'class-validator';
 
 const ID_MAX = 256;
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+
+/** Text that is valid Unicode: a lone surrogate would turn into U+FFFD on the way to a key and merge two ids. */
+function IsWellFormedText(): PropertyDecorator {
+  return ValidateBy({
+    name: 'isWellFormedText',
+    validator: {
+      validate: (value: unknown) => typeof value === 'string' && value.isWellFormed(),
+      defaultMessage: buildMessage((prefix) => `${prefix}$property must be well-formed Unicode text`),
+    },
+  });
+}
+
+/** An RFC 3339 date-time that also parses: week and ordinal ISO forms are refused. */
+function IsDateTime(): PropertyDecorator {
+  return ValidateBy({
+    name: 'isDateTime',
+    validator: {
+      validate: (value: unknown) =>
+        typeof value === 'string' && DATE_TIME.test(value) && !Number.isNaN(Date.parse(value)),
+      defaultMessage: buildMessage(
+        (prefix) => `${prefix}$property must be an ISO 8601 date-time such as 2025-04-30T12:34:56Z`,
+      ),
+    },
+  });
+}
 
 export class RunResultDto {
-  @IsUrl({ protocols: ['https'], require_protocol: true, require_tld: false }, { message: 'url must be an https URL' })
+  @IsUrl(
+    { protocols: ['https'], require_protocol: true, require_tld: false, validate_length: false },
+    { message: 'url must be an https URL' },
+  )
   @MaxLength(8192)
   url!: string;
 
-  @IsISO8601({ strict: true }, { message: 'expires_at must be an ISO 8601 date-time' })
+  @IsDateTime()
   expires_at!: string;
 
-  @IsISO8601({ strict: true }, { message: 'created_at must be an ISO 8601 date-time' })
+  @IsDateTime()
   created_at!: string;
 }
 
@@ -30,6 +60,7 @@ export class LastRunDto {
   @IsString()
   @IsNotEmpty()
   @MaxLength(ID_MAX)
+  @IsWellFormedText()
   id!: string;
 
   @IsString()
@@ -49,15 +80,19 @@ export class ReportDto {
   @IsString()
   @IsNotEmpty()
   @MaxLength(ID_MAX)
+  @IsWellFormedText()
   id!: string;
 
   @IsString()
   @MaxLength(4096)
+  @IsWellFormedText()
   name!: string;
 
   @IsOptional()
   @IsString()
+  @IsNotEmpty()
   @MaxLength(ID_MAX)
+  @IsWellFormedText()
   type?: string;
 
   @IsDefined()
@@ -74,7 +109,7 @@ export class ConnectlyWebhookDto {
   @MaxLength(64)
   topic!: string;
 
-  @IsISO8601({ strict: true }, { message: 'timestamp must be an ISO 8601 date-time' })
+  @IsDateTime()
   timestamp!: string;
 
   @ValidateIf((webhook: ConnectlyWebhookDto) => webhook.topic === 'report')

@@ -54,13 +54,24 @@ export class WebhookBodyMiddleware implements NestMiddleware {
   }
 }
 
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
 function parseJson(raw: Buffer): unknown {
+  let text: string;
+  try {
+    text = utf8.decode(raw);
+  } catch {
+    throw new BadRequestException('Malformed webhook: the body is not valid UTF-8');
+  }
+
   let parsed: unknown;
   try {
-    parsed = secureJson.parse(raw.toString('utf8'), undefined, { protoAction: 'error', constructorAction: 'error' });
+    parsed = secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
   } catch (error) {
-    const detail = error instanceof SyntaxError ? 'the body is not valid JSON' : 'the body holds a forbidden key';
-    throw new BadRequestException(`Malformed webhook: ${detail}`);
+    const forbidden = error instanceof Error && /forbidden/i.test(error.message);
+    throw new BadRequestException(
+      `Malformed webhook: ${forbidden ? 'the body holds a forbidden key' : 'the body is not valid JSON'}`,
+    );
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new BadRequestException('Malformed webhook: the body must be a JSON object');

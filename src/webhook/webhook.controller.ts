@@ -42,7 +42,7 @@ export class WebhookController {
       this.metrics.webhooks.inc({ outcome: outcome.status });
       return outcome;
     } catch (error) {
-      this.logger.warn({ requestId, err: error }, 'Could not queue a webhook; asking the sender to retry');
+      this.logger.warn({ err: error }, 'Could not queue a webhook; asking the sender to retry');
       throw new ServiceUnavailableException('The webhook could not be queued; retry later');
     }
   }

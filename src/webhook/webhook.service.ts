@@ -30,10 +30,7 @@ export class WebhookService {
   async accept(webhook: ConnectlyWebhookDto, context: DeliveryContext): Promise<WebhookOutcome> {
     const ignored = ignoreReason(webhook);
     if (ignored !== undefined) {
-      this.logger.info(
-        { requestId: context.requestId, reason: ignored },
-        'Ignored a webhook that is not a completed run',
-      );
+      this.logger.info({ reason: ignored }, 'Ignored a webhook that is not a completed run');
       return { status: 'ignored', reason: ignored };
     }
 
@@ -52,7 +49,7 @@ export class WebhookService {
       throw error;
     }
     this.tracing.end(step);
-    this.logger.info({ requestId: context.requestId, eventId: record.eventId }, 'Queued a completed report run');
+    this.logger.info({ eventId: record.eventId }, 'Queued a completed report run');
 
     return { status: 'accepted', eventId: record.eventId };
   }
@@ -72,7 +69,7 @@ export class WebhookService {
         report: {
           id,
           name,
-          type,
+          type: type ?? undefined,
           last_run: {
             id: run.id,
             status: 'completed',

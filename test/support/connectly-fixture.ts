@@ -9,5 +9,11 @@ export async function startConnectly(
   const connectly = new ConnectlySimulator({ businessId: 'biz_e2e', apiKey });
   await connectly.start();
 
-  return { connectly, env: { CONNECTLY_API_BASE_URL: connectly.baseUrl, DOWNLOAD_CA_FILE: tls.caFile } };
+  // Allowed hosts name a port: without one, only 443 would be allowed.
+  const env = {
+    CONNECTLY_API_BASE_URL: connectly.baseUrl,
+    DOWNLOAD_CA_FILE: tls.caFile,
+    DOWNLOAD_ALLOWED_HOSTS: `localhost:${connectly.port}`,
+  };
+  return { connectly, env };
 }

@@ -29,7 +29,12 @@ export async function startSimulator(
 
   return {
     connectly,
-    env: { CONNECTLY_API_BASE_URL: connectly.baseUrl, DOWNLOAD_CA_FILE: tls.caFile, CONNECTLY_API_KEY: apiKey },
+    env: {
+      CONNECTLY_API_BASE_URL: connectly.baseUrl,
+      DOWNLOAD_CA_FILE: tls.caFile,
+      DOWNLOAD_ALLOWED_HOSTS: `localhost:${connectly.port}`,
+      CONNECTLY_API_KEY: apiKey,
+    },
   };
 }
 
