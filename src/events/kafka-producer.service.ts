@@ -1,10 +1,14 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { Kafka, Message, Partitioners, Producer, RecordMetadata } from 'kafkajs';
+import { Kafka, Message, Partitioners, Producer } from 'kafkajs';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { AppConfig } from '../config/app-config';
 import { Clock } from '../common/clock';
 import { MetricsService } from '../metrics/metrics.service';
 import { KAFKA } from './kafka.client';
+import { SendCoalescer } from './send-coalescer';
+
+/** How long the broker may take to gather acknowledgements for a request; each caller bounds its own wait. */
+const BROKER_ACK_TIMEOUT_MS = 30_000;
 
 export type ProducerState = 'connecting' | 'connected' | 'disconnected' | 'stopped';
 
@@ -29,6 +33,7 @@ export class KafkaProducer implements OnApplicationBootstrap, OnApplicationShutd
   private stateValue: ProducerState = 'connecting';
   private connectLoop?: Promise<void>;
   private readonly stopping = new AbortController();
+  private readonly coalescer: SendCoalescer;
 
   constructor(
     @Inject(KAFKA) kafka: Kafka,
@@ -43,6 +48,9 @@ export class KafkaProducer implements OnApplicationBootstrap, OnApplicationShutd
       createPartitioner: Partitioners.DefaultPartitioner,
       allowAutoTopicCreation: false,
     });
+    this.coalescer = new SendCoalescer((topicMessages) =>
+      this.producer.sendBatch({ topicMessages, acks: -1, timeout: BROKER_ACK_TIMEOUT_MS }),
+    );
     this.producer.on(this.producer.events.CONNECT, () => this.setState('connected'));
     this.producer.on(this.producer.events.DISCONNECT, () => this.setState('disconnected'));
   }
@@ -66,7 +74,7 @@ export class KafkaProducer implements OnApplicationBootstrap, OnApplicationShutd
     if (this.stateValue !== 'connected') throw new PublishError(`Kafka producer is ${this.stateValue}`);
 
     const stopTimer = this.metrics.publishDuration.startTimer({ topic: this.roleOf(topic) });
-    const sending = this.producer.send({ topic, messages, acks: -1, timeout: timeoutMs });
+    const sending = this.coalescer.enqueue(topic, messages);
     this.track(sending);
     await this.withTimeout(sending, topic, timeoutMs);
     stopTimer();
@@ -93,7 +101,7 @@ export class KafkaProducer implements OnApplicationBootstrap, OnApplicationShutd
     }
   }
 
-  private track(sending: Promise<RecordMetadata[]>): void {
+  private track(sending: Promise<void>): void {
     const settled = sending.catch(() => undefined);
     this.pending.add(settled);
     void settled.finally(() => this.pending.delete(settled));
