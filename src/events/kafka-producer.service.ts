@@ -1,5 +1,5 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { Kafka, Message, Partitioners, Producer } from 'kafkajs';
+import { Kafka, Message, Partitioners, Producer, TopicMessages } from 'kafkajs';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { AppConfig } from '../config/app-config';
 import { Clock } from '../common/clock';
@@ -10,7 +10,24 @@ import { SendCoalescer } from './send-coalescer';
 /** How long the broker may take to gather acknowledgements for a request; each caller bounds its own wait. */
 const BROKER_ACK_TIMEOUT_MS = 30_000;
 
-export type ProducerState = 'connecting' | 'connected' | 'disconnected' | 'stopped';
+export type ProducerState = 'connecting' | 'connected' | 'disconnected' | 'replacing' | 'stopped';
+
+/** Broker answers after which an idempotent producer cannot go on (CASES C06): it must be replaced. */
+const FATAL_PRODUCER_ERRORS = new Set([
+  'OUT_OF_ORDER_SEQUENCE_NUMBER',
+  'UNKNOWN_PRODUCER_ID',
+  'INVALID_PRODUCER_EPOCH',
+  'INVALID_PRODUCER_ID_MAPPING',
+]);
+
+/** True when the error, or any error it wraps, is one of the fatal idempotence answers. */
+export function isFatalProducerError(error: unknown, depth = 0): boolean {
+  if (typeof error !== 'object' || error === null || depth > 4) return false;
+  const { type, cause, errors } = error as { type?: unknown; cause?: unknown; errors?: unknown };
+  if (typeof type === 'string' && FATAL_PRODUCER_ERRORS.has(type)) return true;
+  if (Array.isArray(errors) && errors.some((inner) => isFatalProducerError(inner, depth + 1))) return true;
+  return isFatalProducerError(cause, depth + 1);
+}
 
 /** Kafka did not take a write: not connected yet, shutting down, or no acknowledgement in time. */
 export class PublishError extends Error {
@@ -28,7 +45,7 @@ export class PublishError extends Error {
  */
 @Injectable()
 export class KafkaProducer implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly producer: Producer;
+  private producer: Producer;
   private readonly pending = new Set<Promise<unknown>>();
   private stateValue: ProducerState = 'connecting';
   private connectLoop?: Promise<void>;
@@ -36,23 +53,14 @@ export class KafkaProducer implements OnApplicationBootstrap, OnApplicationShutd
   private readonly coalescer: SendCoalescer;
 
   constructor(
-    @Inject(KAFKA) kafka: Kafka,
+    @Inject(KAFKA) private readonly kafka: Kafka,
     private readonly config: AppConfig,
     private readonly clock: Clock,
     private readonly metrics: MetricsService,
     @InjectPinoLogger(KafkaProducer.name) private readonly logger: PinoLogger,
   ) {
-    this.producer = kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      createPartitioner: Partitioners.DefaultPartitioner,
-      allowAutoTopicCreation: false,
-    });
-    this.coalescer = new SendCoalescer((topicMessages) =>
-      this.producer.sendBatch({ topicMessages, acks: -1, timeout: BROKER_ACK_TIMEOUT_MS }),
-    );
-    this.producer.on(this.producer.events.CONNECT, () => this.setState('connected'));
-    this.producer.on(this.producer.events.DISCONNECT, () => this.setState('disconnected'));
+    this.producer = this.createProducer();
+    this.coalescer = new SendCoalescer((topicMessages) => this.write(topicMessages));
   }
 
   get state(): ProducerState {
@@ -87,6 +95,38 @@ export class KafkaProducer implements OnApplicationBootstrap, OnApplicationShutd
     await this.drainPending();
     await this.producer.disconnect();
     this.logger.info('Kafka producer closed');
+  }
+
+  private createProducer(): Producer {
+    const producer = this.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      allowAutoTopicCreation: false,
+    });
+    producer.on(producer.events.CONNECT, () => this.setState('connected'));
+    producer.on(producer.events.DISCONNECT, () => this.stateValue !== 'replacing' && this.setState('disconnected'));
+    return producer;
+  }
+
+  private async write(topicMessages: TopicMessages[]): Promise<void> {
+    try {
+      await this.producer.sendBatch({ topicMessages, acks: -1, timeout: BROKER_ACK_TIMEOUT_MS });
+    } catch (error) {
+      if (isFatalProducerError(error) && this.stateValue === 'connected') void this.replace(error);
+      throw error;
+    }
+  }
+
+  /** Swaps in a new producer (a new producer id, sequences from zero); readiness is down meanwhile. */
+  private async replace(cause: unknown): Promise<void> {
+    this.logger.error({ err: cause }, 'The Kafka producer hit a fatal idempotence error; replacing it');
+    this.setState('replacing');
+    const old = this.producer;
+    this.producer = this.createProducer();
+    await old.disconnect().catch(() => undefined);
+    this.connectLoop = this.connectUntilStopped();
+    await this.connectLoop;
   }
 
   private async connectUntilStopped(): Promise<void> {

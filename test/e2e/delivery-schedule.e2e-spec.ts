@@ -34,7 +34,7 @@ describe('a backlog of runs', () => {
       .map((request) => request.path.split('/')[3].replace('.csv', ''));
 
   it('should download the run whose link expires soonest first', async () => {
-    const add = (runId: string): void =>
+    const add = (runId: string): unknown =>
       connectly.addRun({
         reportId: 'rep_queue',
         reportName: 'Queue',
