@@ -19,9 +19,13 @@ async function main(): Promise<void> {
       forcePathStyle: config.s3.forcePathStyle,
     },
     'connectly-report-ingest is listening',
+    'Bootstrap',
   );
   if (!hasCallerCheck(config)) {
-    logger.warn('The webhook accepts calls from anyone: no path token, signature or source network is configured');
+    logger.warn(
+      'The webhook accepts calls from anyone: no path token, signature or source network is configured',
+      'Bootstrap',
+    );
   }
   closeOnSignals(app, logger, config.shutdownGraceMs);
 }
@@ -32,12 +36,12 @@ async function main(): Promise<void> {
  */
 function closeOnSignals(app: INestApplication, logger: Logger, graceMs: number): void {
   const close = (signal: NodeJS.Signals): void => {
-    logger.log({ signal }, 'Shutting down: intake stops, runs in flight drain, then clients close');
+    logger.log({ signal }, 'Shutting down: intake stops, runs in flight drain, then clients close', 'Bootstrap');
     setTimeout(() => process.exit(1), graceMs + 5000).unref();
     app.close().then(
       () => process.exit(0),
       (error: unknown) => {
-        logger.error({ err: error }, 'Shutdown failed');
+        logger.error({ err: error }, 'Shutdown failed', 'Bootstrap');
         process.exit(1);
       },
     );

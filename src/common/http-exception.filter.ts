@@ -4,6 +4,7 @@ import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
 import { AppConfig } from '../config/app-config';
 import { MetricsService } from '../metrics/metrics.service';
 import { requestIdOf } from './logging';
+import { withoutSecret } from './redact';
 
 /** Nest's error body plus the request id, which is also the x-request-id header; 500s say nothing internal. */
 @Catch()
@@ -23,7 +24,11 @@ export class HttpExceptionFilter implements ExceptionFilter {
     this.countWebhookRefusal(req, status);
 
     if (exception instanceof HttpException) {
-      res.status(status).json({ ...bodyOf(exception), requestId });
+      // Nest's 404 message repeats the path, which may hold the secret path token.
+      const body = JSON.parse(
+        withoutSecret(JSON.stringify(bodyOf(exception)), this.config.webhookAuth.pathToken),
+      ) as object;
+      res.status(status).json({ ...body, requestId });
       return;
     }
 

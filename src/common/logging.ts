@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Params } from 'nestjs-pino';
 import { AppConfig } from '../config/app-config';
+import { withoutSecret } from './redact';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
@@ -28,7 +29,7 @@ export function loggerParams(config: AppConfig): Params {
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       genReqId: assignRequestId,
       customProps: (req) => ({ requestId: req.id }),
-      serializers: { req: requestSerializer(config.http.webhookPath) },
+      serializers: { req: requestSerializer(config.http.webhookPath, config.webhookAuth.pathToken) },
       autoLogging: { ignore: (req) => req.url?.startsWith('/health') === true || req.url === '/metrics' },
       formatters: { level: (label) => ({ level: label }) },
     },
@@ -43,12 +44,15 @@ function assignRequestId(req: IncomingMessage, res: ServerResponse): string {
   return id;
 }
 
-/** Logs the path without its query string, and never the secret token that may follow the webhook path. */
-function requestSerializer(webhookPath: string) {
+/**
+ * Logs the path without its query string, and never the secret path token: not after the webhook path in any
+ * letter case (Express routes ignore case) nor anywhere else in the path.
+ */
+function requestSerializer(webhookPath: string, pathToken: string | undefined) {
+  const afterWebhookPath = new RegExp(`^(/*${webhookPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')})/.*$`, 'i');
   return (req: { id: unknown; method: string; url: string; remoteAddress?: string }) => {
-    const path = req.url.split('?')[0];
-    const shown = path.startsWith(`${webhookPath}/`) ? `${webhookPath}/[redacted]` : path;
-    return { id: req.id, method: req.method, path: shown, remoteAddress: req.remoteAddress };
+    const path = withoutSecret(req.url.split('?')[0], pathToken).replace(afterWebhookPath, '$1/[redacted]');
+    return { id: req.id, method: req.method, path, remoteAddress: req.remoteAddress };
   };
 }
 

@@ -16,3 +16,12 @@ export function urlHost(raw: string): string {
     return '';
   }
 }
+
+/** Replaces every occurrence of a secret in a text (any letter case, raw or percent-encoded) with [redacted]. */
+export function withoutSecret(text: string, secret: string | undefined): string {
+  if (secret === undefined || secret === '') return text;
+
+  const escape = (value: string): string => value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const forms = [...new Set([secret, encodeURIComponent(secret)])].map(escape).join('|');
+  return text.replace(new RegExp(forms, 'gi'), '[redacted]');
+}

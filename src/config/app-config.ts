@@ -1,4 +1,5 @@
 import { plainToInstance } from 'class-transformer';
+import { accessSync, constants, statSync } from 'node:fs';
 import { validateSync, ValidationError } from 'class-validator';
 import { EnvironmentVariables } from './environment';
 
@@ -88,6 +89,9 @@ function describeProblem(error: ValidationError): string {
 }
 
 function crossFieldProblems(config: AppConfig): string[] {
+  const caFile = config.download.caFile;
+  if (caFile !== undefined && !isReadableFile(caFile)) return ['DOWNLOAD_CA_FILE: must name a readable PEM file'];
+
   const auth = config.webhookAuth;
   const checked = auth.pathToken !== undefined || auth.hmac !== undefined || auth.allowedCidrs.length > 0;
   if (config.env !== 'production' || checked || auth.allowUnauthenticated) return [];
@@ -179,6 +183,15 @@ function toAppConfig(env: EnvironmentVariables): AppConfig {
     adminToken: env.ADMIN_TOKEN,
     tracing: { otlpEndpoint: env.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: env.OTEL_SERVICE_NAME },
   };
+}
+
+function isReadableFile(path: string): boolean {
+  try {
+    accessSync(path, constants.R_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }
 
 function listOf(value: string | undefined): string[] {

@@ -278,17 +278,17 @@ export class EnvironmentVariables {
   @IsInt()
   @Min(1)
   @Max(100)
-  INGEST_MAX_ATTEMPTS = 6;
+  INGEST_MAX_ATTEMPTS = 10;
 
   @Transform(toInteger)
   @IsInt()
   @Min(10)
-  INGEST_RETRY_BASE_MS = 500;
+  INGEST_RETRY_BASE_MS = 1000;
 
   @Transform(toInteger)
   @IsInt()
   @Min(10)
-  INGEST_RETRY_MAX_MS = 30000;
+  INGEST_RETRY_MAX_MS = 60000;
 
   /** No new attempt of a run starts after this long; it then ends as report-failed. */
   @Transform(toInteger)

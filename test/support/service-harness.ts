@@ -43,6 +43,7 @@ export function isolatedEnv(overrides: Record<string, string> = {}): Record<stri
     CONNECTLY_API_KEY: `api-key-${run}`,
     DOWNLOAD_ALLOWED_HOSTS: 'localhost',
     DOWNLOAD_ALLOW_PRIVATE_ADDRESSES: 'true',
+    INGEST_MAX_ATTEMPTS: '6',
     INGEST_RETRY_BASE_MS: '50',
     INGEST_RETRY_MAX_MS: '500',
     SHUTDOWN_GRACE_MS: '10000',
