@@ -1,6 +1,7 @@
 import { DeleteObjectsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createTopics, stackUp, type StackEndpoints } from '../../scripts/stack/stack';
 
 /** Names that belong to one benchmark run only, so runs and other people's tests never see each other's data. */
@@ -53,13 +54,27 @@ async function dropKafkaState(stack: StackEndpoints, names: Isolation, extraTopi
   }).admin();
   await admin.connect();
   try {
-    const groups = (await admin.listGroups()).groups
-      .map((group) => group.groupId)
-      .filter((id) => id.startsWith(names.runId));
-    if (groups.length > 0) await admin.deleteGroups(groups).catch(() => undefined);
     await admin.deleteTopics({ topics: [...Object.values(names.topics), ...extraTopics] }).catch(() => undefined);
+    await deleteGroups(admin, names.runId);
   } finally {
     await admin.disconnect();
+  }
+}
+
+/**
+ * A member that was killed rather than stopped stays in its group until its session times out (30 s for the
+ * service), and Kafka refuses to delete a group with members: one more try after that long.
+ */
+async function deleteGroups(admin: Admin, runId: string): Promise<void> {
+  for (let attempt = 1; attempt <= 2; attempt++) {
+    const groups = (await admin.listGroups()).groups.map((group) => group.groupId).filter((id) => id.startsWith(runId));
+    if (groups.length === 0) return;
+    const deleted = await admin.deleteGroups(groups).then(
+      () => true,
+      () => false,
+    );
+    if (deleted) return;
+    if (attempt === 1) await sleep(31_000);
   }
 }
 

@@ -55,7 +55,8 @@ export function serviceEnv(stack: StackEndpoints, names: Isolation, connectly: C
     CONNECTLY_API_BASE_URL: connectly.baseUrl,
     CONNECTLY_BUSINESS_ID: BENCH_BUSINESS_ID,
     CONNECTLY_API_KEY: BENCH_API_KEY,
-    DOWNLOAD_ALLOWED_HOSTS: 'localhost',
+    // With its port: the service allows only 443 unless the allowed host names another.
+    DOWNLOAD_ALLOWED_HOSTS: new URL(connectly.baseUrl).host,
     DOWNLOAD_ALLOW_PRIVATE_ADDRESSES: 'true',
     DOWNLOAD_CA_FILE: connectly.caFile,
     WEBHOOK_ALLOW_UNAUTHENTICATED: 'true',
