@@ -17,6 +17,7 @@ const CHECK_TIMEOUT_MS = 2000;
 export class KafkaHealthIndicator implements OnApplicationShutdown {
   private readonly admin: Admin;
   private adminConnected = false;
+  private inFlight?: Promise<void>;
 
   constructor(
     @Inject(KAFKA) kafka: Kafka,
@@ -25,7 +26,8 @@ export class KafkaHealthIndicator implements OnApplicationShutdown {
     private readonly config: AppConfig,
     private readonly health: HealthIndicatorService,
   ) {
-    this.admin = kafka.admin();
+    // No retries: a probe must answer within its timeout, and a retrying call outliving it would pile up.
+    this.admin = kafka.admin({ retry: { retries: 0 } });
     this.admin.on(this.admin.events.DISCONNECT, () => (this.adminConnected = false));
   }
 
@@ -33,7 +35,7 @@ export class KafkaHealthIndicator implements OnApplicationShutdown {
     const indicator = this.health.check(key);
     const states = { producer: this.producer.state, consumer: this.consumer.state };
     try {
-      await withTimeout(this.topicsExist(), CHECK_TIMEOUT_MS, 'Kafka metadata');
+      await withTimeout(this.topicsCheck(), CHECK_TIMEOUT_MS, 'Kafka metadata');
     } catch (error) {
       return indicator.down({ ...states, message: error instanceof Error ? error.message : String(error) });
     }
@@ -43,7 +45,16 @@ export class KafkaHealthIndicator implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
+    await withTimeout(this.inFlight ?? Promise.resolve(), CHECK_TIMEOUT_MS * 5, 'Kafka metadata').catch(
+      () => undefined,
+    );
     await this.admin.disconnect();
+  }
+
+  /** One metadata call at a time: probes that arrive while one is out share its answer. */
+  private topicsCheck(): Promise<void> {
+    this.inFlight ??= this.topicsExist().finally(() => (this.inFlight = undefined));
+    return this.inFlight;
   }
 
   private async topicsExist(): Promise<void> {
