@@ -4,7 +4,7 @@ import { LoggerModule } from 'nestjs-pino';
 import { CommonModule } from './common/common.module';
 import { HttpExceptionFilter } from './common/http-exception.filter';
 import { loggerParams } from './common/logging';
-import { AppConfig } from './config/app-config';
+import { AppConfig, runsIntake, runsWorker } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { OpenApiController } from './docs/openapi.controller';
 import { HealthModule } from './health/health.module';
@@ -25,10 +25,11 @@ export class AppModule {
         MetricsModule,
         TracingModule,
         LoggerModule.forRoot(loggerParams(config)),
-        WebhookModule.forRoot(config),
-        IngestModule,
-        HealthModule,
-        ...(config.adminToken === undefined ? [] : [AdminModule]),
+        ...(runsIntake(config) ? [WebhookModule.forRoot(config)] : []),
+        ...(runsWorker(config) ? [IngestModule] : []),
+        HealthModule.forRoot(config),
+        // Replay and redrive read the archive, which only the worker needs credentials for.
+        ...(config.adminToken !== undefined && runsWorker(config) ? [AdminModule] : []),
       ],
       controllers: [OpenApiController],
       providers: [

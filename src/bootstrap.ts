@@ -13,6 +13,8 @@ export async function createApp(config: AppConfig): Promise<INestApplication> {
   });
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
+  // Nobody caches a 202 or a probe answer; hashing every JSON body for an ETag is wasted work on the hot path.
+  app.set('etag', false);
   app.set('trust proxy', config.http.trustedProxies.length > 0 ? config.http.trustedProxies : false);
 
   return app;

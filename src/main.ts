@@ -3,7 +3,7 @@ import 'reflect-metadata';
 import { INestApplication } from '@nestjs/common';
 import { Logger } from 'nestjs-pino';
 import { createApp } from './bootstrap';
-import { AppConfig, ConfigValidationError, loadConfig } from './config/app-config';
+import { AppConfig, ConfigValidationError, loadConfig, runsIntake } from './config/app-config';
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
@@ -13,6 +13,7 @@ async function main(): Promise<void> {
   const logger = app.get(Logger);
   logger.log(
     {
+      role: config.role,
       port: config.http.port,
       webhookPath: config.http.webhookPath,
       s3Checksums: config.s3.checksums,
@@ -21,7 +22,7 @@ async function main(): Promise<void> {
     'connectly-report-ingest is listening',
     'Bootstrap',
   );
-  if (!hasCallerCheck(config)) {
+  if (runsIntake(config) && !hasCallerCheck(config)) {
     logger.warn(
       'The webhook accepts calls from anyone: no path token, signature or source network is configured',
       'Bootstrap',

@@ -4,10 +4,13 @@ import { validateSync, ValidationError } from 'class-validator';
 import { EnvironmentVariables } from './environment';
 
 export type SaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
+export type ServiceRole = 'all' | 'intake' | 'worker';
 
 /** The service's configuration, validated and grouped by the part of the service it drives. */
 export class AppConfig {
   readonly env!: 'production' | 'development' | 'test';
+  /** Which halves run in this process: the webhook intake, the inbox worker, or both. */
+  readonly role!: ServiceRole;
   readonly http!: { host: string; port: number; webhookPath: string; bodyLimitBytes: number; trustedProxies: string[] };
   readonly webhookAuth!: {
     pathToken?: string;
@@ -58,6 +61,16 @@ export class AppConfig {
   readonly tracing!: { otlpEndpoint?: string; serviceName: string };
 }
 
+/** Whether this process answers webhooks. */
+export function runsIntake(config: Pick<AppConfig, 'role'>): boolean {
+  return config.role !== 'worker';
+}
+
+/** Whether this process consumes the inbox and archives runs. */
+export function runsWorker(config: Pick<AppConfig, 'role'>): boolean {
+  return config.role !== 'intake';
+}
+
 export class ConfigValidationError extends Error {
   constructor(readonly problems: string[]) {
     super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
@@ -94,7 +107,7 @@ function crossFieldProblems(config: AppConfig): string[] {
 
   const auth = config.webhookAuth;
   const checked = auth.pathToken !== undefined || auth.hmac !== undefined || auth.allowedCidrs.length > 0;
-  if (config.env !== 'production' || checked || auth.allowUnauthenticated) return [];
+  if (config.env !== 'production' || !runsIntake(config) || checked || auth.allowUnauthenticated) return [];
 
   return [
     'WEBHOOK_PATH_TOKEN / WEBHOOK_HMAC_SECRET / WEBHOOK_ALLOWED_CIDRS: production needs at least one caller check; ' +
@@ -107,6 +120,7 @@ function toAppConfig(env: EnvironmentVariables): AppConfig {
 
   return {
     env: env.NODE_ENV as AppConfig['env'],
+    role: env.SERVICE_ROLE as ServiceRole,
     http: {
       host: env.HOST,
       port: env.PORT,

@@ -75,6 +75,10 @@ export class EnvironmentVariables {
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL = 'info';
 
+  /** all: intake and worker in one process; intake: the webhook only; worker: the inbox consumer only. */
+  @IsIn(['all', 'intake', 'worker'])
+  SERVICE_ROLE = 'all';
+
   @Matches(BROKER_LIST, { message: 'KAFKA_BROKERS must be a comma-separated list of host:port' })
   KAFKA_BROKERS!: string;
 

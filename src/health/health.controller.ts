@@ -1,4 +1,5 @@
 import { Controller, Get } from '@nestjs/common';
+import { AppConfig, runsWorker } from '../config/app-config';
 import {
   HealthCheck,
   HealthCheckResult,
@@ -20,6 +21,7 @@ export class HealthController {
     private readonly storage: StorageHealthIndicator,
     private readonly lifecycle: LifecycleState,
     private readonly dependencyLog: DependencyLog,
+    private readonly config: AppConfig,
   ) {}
 
   /** Liveness checks no dependency: a broken broker must not get pods restarted. */
@@ -32,16 +34,16 @@ export class HealthController {
   @Get('ready')
   @HealthCheck()
   ready(): Promise<HealthCheckResult> {
-    return this.health.check([() => this.intake(), () => this.kafka.check(), () => this.storage.check()]);
+    const storage = runsWorker(this.config) ? [() => this.storage.check()] : [];
+    return this.health.check([() => this.intake(), () => this.kafka.check(), ...storage]);
   }
 
   /** For people, not probes: each dependency with its latency and last error; always answers 200. */
   @Get('dependencies')
   async dependencies(): Promise<{ status: 'up' | 'degraded' | 'down'; dependencies: DependencyOutcome[] }> {
-    const live = await Promise.all([
-      this.timed('kafka', () => this.kafka.check('kafka')),
-      this.timed('object-store', () => this.storage.check('object-store')),
-    ]);
+    const checks = [this.timed('kafka', () => this.kafka.check('kafka'))];
+    if (runsWorker(this.config)) checks.push(this.timed('object-store', () => this.storage.check('object-store')));
+    const live = await Promise.all(checks);
     const dependencies = [...live, ...this.dependencyLog.snapshot()];
     const down = dependencies.filter((dependency) => dependency.status === 'down').length;
 

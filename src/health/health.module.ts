@@ -1,4 +1,5 @@
-import { Module } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
+import { AppConfig, runsWorker } from '../config/app-config';
 import { TerminusModule } from '@nestjs/terminus';
 import { EventsModule } from '../events/events.module';
 import { IngestModule } from '../ingest/ingest.module';
@@ -7,14 +8,20 @@ import { HealthController } from './health.controller';
 import { KafkaHealthIndicator } from './kafka.health';
 import { StorageHealthIndicator } from './storage.health';
 
-@Module({
-  imports: [
-    TerminusModule.forRoot({ logger: false, gracefulShutdownTimeoutMs: 0 }),
-    EventsModule,
-    StorageModule,
-    IngestModule,
-  ],
-  controllers: [HealthController],
-  providers: [KafkaHealthIndicator, StorageHealthIndicator],
-})
-export class HealthModule {}
+/** Probes for what this process runs: an intake-only process neither consumes the inbox nor writes to S3. */
+@Module({})
+export class HealthModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: HealthModule,
+      imports: [
+        TerminusModule.forRoot({ logger: false, gracefulShutdownTimeoutMs: 0 }),
+        EventsModule,
+        StorageModule,
+        ...(runsWorker(config) ? [IngestModule] : []),
+      ],
+      controllers: [HealthController],
+      providers: [KafkaHealthIndicator, StorageHealthIndicator],
+    };
+  }
+}

@@ -1,7 +1,7 @@
-import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
 import { Admin, Kafka } from 'kafkajs';
-import { AppConfig } from '../config/app-config';
+import { AppConfig, runsWorker } from '../config/app-config';
 import { KAFKA } from '../events/kafka.client';
 import { KafkaProducer } from '../events/kafka-producer.service';
 import { InboxConsumer } from '../ingest/inbox.consumer';
@@ -22,9 +22,10 @@ export class KafkaHealthIndicator implements OnApplicationShutdown {
   constructor(
     @Inject(KAFKA) kafka: Kafka,
     private readonly producer: KafkaProducer,
-    private readonly consumer: InboxConsumer,
     private readonly config: AppConfig,
     private readonly health: HealthIndicatorService,
+    // Absent in an intake-only process.
+    @Optional() private readonly consumer?: InboxConsumer,
   ) {
     // No retries: a probe must answer within its timeout, and a retrying call outliving it would pile up.
     this.admin = kafka.admin({ retry: { retries: 0 } });
@@ -33,14 +34,15 @@ export class KafkaHealthIndicator implements OnApplicationShutdown {
 
   async check(key = 'kafka'): Promise<HealthIndicatorResult> {
     const indicator = this.health.check(key);
-    const states = { producer: this.producer.state, consumer: this.consumer.state };
+    const states = { producer: this.producer.state, consumer: this.consumer?.state ?? 'not-run' };
     try {
       await withTimeout(this.topicsCheck(), CHECK_TIMEOUT_MS, 'Kafka metadata');
     } catch (error) {
       return indicator.down({ ...states, message: error instanceof Error ? error.message : String(error) });
     }
 
-    if (states.producer !== 'connected' || states.consumer !== 'running') return indicator.down(states);
+    const consumerUp = this.consumer === undefined || states.consumer === 'running';
+    if (states.producer !== 'connected' || !consumerUp) return indicator.down(states);
     return indicator.up(states);
   }
 
@@ -63,7 +65,7 @@ export class KafkaHealthIndicator implements OnApplicationShutdown {
       this.adminConnected = true;
     }
     const { topics } = this.config;
-    const wanted = [topics.inbox, topics.reportReady, topics.reportFailed];
+    const wanted = runsWorker(this.config) ? [topics.inbox, topics.reportReady, topics.reportFailed] : [topics.inbox];
     const existing = new Set(await this.admin.listTopics());
     const missing = wanted.filter((topic) => !existing.has(topic));
     if (missing.length > 0) throw new Error(`Missing topics: ${missing.join(', ')}`);

@@ -3,7 +3,7 @@ import { LifecycleState } from '../common/lifecycle.state';
 import { MetricsService } from '../metrics/metrics.service';
 import { Request } from 'express';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
-import { requestIdOf } from '../common/logging';
+import { eventIdOnResponse, requestIdOf } from '../common/logging';
 import { traceparentFrom } from '../common/trace-context';
 import { ConnectlyWebhookDto } from './connectly-webhook.dto';
 import { WebhookOutcome, WebhookService } from './webhook.service';
@@ -40,6 +40,7 @@ export class WebhookController {
         traceparent: traceparentFrom(req.headers.traceparent),
       });
       this.metrics.webhooks.inc({ outcome: outcome.status });
+      if (outcome.status === 'accepted' && req.res !== undefined) eventIdOnResponse(req.res, outcome.eventId);
       return outcome;
     } catch (error) {
       this.logger.warn({ err: error }, 'Could not queue a webhook; asking the sender to retry');

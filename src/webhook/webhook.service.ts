@@ -49,7 +49,6 @@ export class WebhookService {
       throw error;
     }
     this.tracing.end(step);
-    this.logger.info({ eventId: record.eventId }, 'Queued a completed report run');
 
     return { status: 'accepted', eventId: record.eventId };
   }

@@ -208,8 +208,8 @@ const optionalKinds = ['HorizontalPodAutoscaler', 'Ingress', 'ServiceMonitor'];
 
 describe('helm chart connectly-report-ingest', () => {
   describe('ci scenarios', () => {
-    it('should include at least the default, all-on and existing-secret scenarios', () => {
-      expect(scenarios).toEqual(expect.arrayContaining(['default', 'all-on', 'existing-secret']));
+    it('should include at least the default, all-on, existing-secret, intake and worker scenarios', () => {
+      expect(scenarios).toEqual(expect.arrayContaining(['default', 'all-on', 'existing-secret', 'intake', 'worker']));
     });
 
     it.each(scenarios)('should render the %s scenario with one Deployment, Service and ConfigMap', (scenario) => {
@@ -530,6 +530,110 @@ describe('helm chart connectly-report-ingest', () => {
     });
   });
 
+  describe('role', () => {
+    const roles = ['all', 'intake', 'worker'] as const;
+
+    it('should default to all, in values.yaml and in the ConfigMap', () => {
+      const values = parse(readFileSync(join(chartDir, 'values.yaml'), 'utf8')) as Values;
+
+      expect(values.role).toBe('all');
+      expect(only(render(), 'ConfigMap').data?.SERVICE_ROLE).toBe('all');
+    });
+
+    it.each(roles)('should render role %s into the ConfigMap as SERVICE_ROLE, which the service reads', (role) => {
+      const manifests = render({ role });
+
+      expect(only(manifests, 'ConfigMap').data?.SERVICE_ROLE).toBe(role);
+      expect(loadConfig(effectiveEnv(manifests)).role).toBe(role);
+    });
+
+    it('should render no Ingress for a worker, even with ingress.enabled, and keep its Service', () => {
+      const manifests = render({ role: 'worker' }, 'all-on');
+
+      expect(kinds(manifests)).not.toContain('Ingress');
+      expect(only(manifests, 'Service').spec?.selector).toEqual(selectorLabels);
+    });
+
+    it.each(['all', 'intake'])('should keep the Ingress for role %s', (role) => {
+      expect(kinds(render({ role }, 'all-on'))).toContain('Ingress');
+    });
+
+    it.each(roles)(
+      'should keep the autoscaler, ServiceMonitor and PodDisruptionBudget available for role %s',
+      (role) => {
+        expect(kinds(render({ role }, 'all-on'))).toEqual(
+          expect.arrayContaining(['HorizontalPodAutoscaler', 'ServiceMonitor', 'PodDisruptionBudget']),
+        );
+      },
+    );
+
+    it('should not ask a worker for a webhook caller check, since it serves no webhook', () => {
+      const manifests = render({ role: 'worker', secrets: { webhookHmacSecret: '' } });
+
+      expect(kinds(manifests)).toContain('Deployment');
+      expect(() => loadConfig(effectiveEnv(manifests))).not.toThrow();
+    });
+
+    it('should still ask an intake for a webhook caller check in production', () => {
+      expect(renderError({ role: 'intake', secrets: { webhookHmacSecret: '' } })).toContain(
+        'the webhook needs a caller check in production',
+      );
+    });
+
+    it('should let only pods of the cluster reach a worker when no peers are listed', () => {
+      const policy = only(render({ role: 'worker' }), 'NetworkPolicy');
+
+      expect(policy.spec?.ingress).toEqual([
+        { ports: [{ port: 'http', protocol: 'TCP' }], from: [{ namespaceSelector: {} }] },
+      ]);
+    });
+
+    it('should use the listed peers for a worker, and still let the helm test pod in', () => {
+      const from = only(render({}, 'worker'), 'NetworkPolicy').spec?.ingress?.[0].from;
+
+      expect(from).toEqual([
+        { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } },
+        {
+          podSelector: {
+            matchLabels: { 'app.kubernetes.io/instance': release, 'app.kubernetes.io/component': 'helm-test' },
+          },
+        },
+      ]);
+    });
+
+    it('should keep the webhook port open to any sender for an intake when no peers are listed', () => {
+      const policy = only(render({ role: 'intake' }), 'NetworkPolicy');
+
+      expect(policy.spec?.ingress).toEqual([{ ports: [{ port: 'http', protocol: 'TCP' }] }]);
+    });
+
+    it('should let an intake out to DNS and Kafka only, not to the object store or Connectly', () => {
+      const policy = only(render({ role: 'intake' }), 'NetworkPolicy');
+
+      expect(policy.spec?.egress?.map((rule) => rule.ports)).toEqual([
+        [
+          { port: 53, protocol: 'UDP' },
+          { port: 53, protocol: 'TCP' },
+        ],
+        [{ port: 9092, protocol: 'TCP' }],
+      ]);
+    });
+
+    it('should let a worker out to DNS, Kafka, the object store and Connectly', () => {
+      const policy = only(render({ role: 'worker' }), 'NetworkPolicy');
+
+      expect(policy.spec?.egress?.map((rule) => rule.ports)).toEqual([
+        [
+          { port: 53, protocol: 'UDP' },
+          { port: 53, protocol: 'TCP' },
+        ],
+        [{ port: 9092, protocol: 'TCP' }],
+        [{ port: 443, protocol: 'TCP' }],
+        [{ port: 443, protocol: 'TCP' }],
+      ]);
+    });
+  });
+
   describe('network policy', () => {
     it('should be on by default: webhooks in on the http port, DNS, Kafka, object store and Connectly out', () => {
       const policy = only(render(), 'NetworkPolicy');
@@ -612,6 +716,24 @@ describe('helm chart connectly-report-ingest', () => {
       expect(notes).not.toContain('ci-webhook-path-token');
     });
 
+    it('should tell a worker release that it serves no webhook, and offer no webhook address', () => {
+      const notes = renderNotes({ role: 'worker' }, 'all-on');
+
+      expect(notes).toContain('(role worker)');
+      expect(notes).toContain('ingress.enabled is ignored for this role');
+      expect(notes).not.toContain('Register this webhook address');
+      expect(notes).not.toContain('/webhooks/connectly');
+    });
+
+    it('should tell an intake release that a worker release must run beside it, and not check the bucket', () => {
+      const notes = renderNotes({}, 'intake');
+
+      expect(notes).toContain('(role intake)');
+      expect(notes).toContain('role=worker');
+      expect(notes).toContain('https://connectly-hooks.example.test/webhooks/connectly');
+      expect(notes).toContain('an intake does not check the bucket');
+    });
+
     it('should say how to roll the pods when the credentials come from an existing Secret', () => {
       expect(renderNotes({}, 'existing-secret')).toContain('rollout restart deploy/rel-connectly-report-ingest');
     });
@@ -650,6 +772,8 @@ describe('helm chart connectly-report-ingest', () => {
       ['an unknown key in a security context', { securityContext: { readOnlyRootFs: true } }, 'readOnlyRootFs'],
       ['a wrong type', { config: { port: '3000' } }, 'port'],
       ['a value outside its range', { config: { s3: { partSizeMb: 1 } } }, 'partSizeMb'],
+      ['a role the service does not know', { role: 'both' }, 'role'],
+      ['a role of another type', { role: true }, 'role'],
     ])('should refuse %s', (_case, values, key) => {
       const error = renderError(values);
 

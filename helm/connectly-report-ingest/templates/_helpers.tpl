@@ -135,8 +135,9 @@ schema check cannot express these, since they depend on one another.
 {{- if and (ne $config.kafka.sasl.mechanism "none") (not .Values.secrets.kafkaSaslPassword) }}
 {{- fail "secrets.kafkaSaslPassword is required when config.kafka.sasl.mechanism is not none" }}
 {{- end }}
+{{- /* Only a process that answers webhooks needs a caller check: a worker has no webhook route. */}}
 {{- $callerCheck := or .Values.secrets.webhookPathToken .Values.secrets.webhookHmacSecret $config.webhook.allowedCidrs $config.webhook.allowUnauthenticated }}
-{{- if and (eq $config.nodeEnv "production") (not $callerCheck) }}
+{{- if and (eq $config.nodeEnv "production") (ne .Values.role "worker") (not $callerCheck) }}
 {{- fail "the webhook needs a caller check in production: set secrets.webhookPathToken, secrets.webhookHmacSecret or config.webhook.allowedCidrs (or config.webhook.allowUnauthenticated: true to run without one)" }}
 {{- end }}
 {{- end }}
