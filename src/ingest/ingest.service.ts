@@ -187,34 +187,24 @@ export class IngestService {
     signal: AbortSignal,
   ): Promise<ArchivedRun> {
     const inspector = new CsvInspector();
-    const stagingKey = await this.streamToStaging(response, inspector, attempt.record.eventId, signal);
+    const object = await this.streamToArchive(response, inspector, key, attempt, signal);
     const facts = inspector.facts();
+    this.metrics.archivedBytes.inc(facts.sizeBytes);
 
-    try {
-      const object = await this.archive.commit(stagingKey, key, this.metadataOf(attempt, facts));
-      this.metrics.archivedBytes.inc(facts.sizeBytes);
-      return {
-        object,
-        content: {
-          rowCount: facts.rowCount,
-          columns: facts.columns,
-          hasBom: facts.hasBom,
-          lineEnding: facts.lineEnding,
-        },
-      };
-    } catch (error) {
-      await this.archive.discard(stagingKey);
-      throw error;
-    }
+    return {
+      object,
+      content: { rowCount: facts.rowCount, columns: facts.columns, hasBom: facts.hasBom, lineEnding: facts.lineEnding },
+    };
   }
 
   /** Download and upload run side by side; when either fails the other is aborted and its parts removed. */
-  private async streamToStaging(
+  private async streamToArchive(
     response: DownloadResponse,
     inspector: CsvInspector,
-    eventId: string,
+    key: string,
+    attempt: RunAttempt,
     signal: AbortSignal,
-  ): Promise<string> {
+  ): Promise<ArchivedObject> {
     const stages = this.stagesFor(response);
     const controller = new AbortController();
     const both = AbortSignal.any([signal, controller.signal]);
@@ -226,13 +216,14 @@ export class IngestService {
         throw error;
       });
 
-    const [piped, staged] = await Promise.allSettled([
+    const metadataOf = (): ArchiveMetadata => this.metadataOf(attempt, inspector.facts());
+    const [piped, written] = await Promise.allSettled([
       failFast(pipeline([response.body, ...stages, inspector], { signal: both })),
-      failFast(this.archive.stage(inspector, eventId, both)),
+      failFast(this.archive.write(inspector, key, attempt.record.eventId, metadataOf, both)),
     ]);
-    if (piped.status === 'rejected' || staged.status === 'rejected') throw this.transferError(firstFailure);
+    if (piped.status === 'rejected' || written.status === 'rejected') throw this.transferError(firstFailure);
 
-    return staged.value;
+    return written.value;
   }
 
   private stagesFor(response: DownloadResponse): Transform[] {

@@ -6,6 +6,7 @@ import {
   HeadBucketCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
+  PutObjectCommand,
   ListObjectsV2Command,
   NotFound,
   S3Client,
@@ -33,8 +34,9 @@ export interface ArchivedObject {
 }
 
 /**
- * The archive in S3. A run is written under a staging key first and copied to its archive key with its
- * full metadata only once every byte is in: an object at an archive key is always complete.
+ * The archive in S3. An object at an archive key is always complete and carries the run's full metadata, whose
+ * checksum and row count are known only after the last byte: a body that fits in one part is held and put at its
+ * archive key once read; a bigger one is streamed to a staging key and copied to its archive key with the metadata.
  */
 @Injectable()
 export class ArchiveStore implements OnApplicationShutdown {
@@ -73,8 +75,53 @@ export class ArchiveStore implements OnApplicationShutdown {
     }
   }
 
+  /**
+   * Archives a body at `key`. `metadataOf` is asked once the body has ended, when the facts it reports are final.
+   * Rejects, leaving nothing at the key and no parts behind, if the body errors or the signal aborts.
+   */
+  async write(
+    body: Readable,
+    key: string,
+    eventId: string,
+    metadataOf: () => ArchiveMetadata,
+    signal: AbortSignal,
+  ): Promise<ArchivedObject> {
+    const chunks = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    const start = await firstPart(chunks, this.config.s3.partSizeBytes);
+    if (start.ended) return this.put(Buffer.concat(start.chunks), key, metadataOf(), signal);
+
+    const stagingKey = await this.stage(Readable.from(resume(start.chunks, chunks)), eventId, signal);
+    try {
+      return await this.commit(stagingKey, key, metadataOf());
+    } catch (error) {
+      await this.discard(stagingKey);
+      throw error;
+    }
+  }
+
+  private async put(
+    bytes: Buffer,
+    key: string,
+    metadata: ArchiveMetadata,
+    signal: AbortSignal,
+  ): Promise<ArchivedObject> {
+    const put = await this.s3.send(
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        Body: bytes,
+        ContentLength: bytes.length,
+        ContentType: CSV_CONTENT_TYPE,
+        Metadata: toS3Metadata(metadata),
+      }),
+      { abortSignal: signal },
+    );
+
+    return { bucket: this.bucket, key, sizeBytes: bytes.length, eTag: put.ETag, versionId: put.VersionId, metadata };
+  }
+
   /** Streams the body to a staging key; rejects, leaving no parts behind, if the body errors or the signal aborts. */
-  async stage(body: Readable, eventId: string, signal: AbortSignal): Promise<string> {
+  private async stage(body: Readable, eventId: string, signal: AbortSignal): Promise<string> {
     const key = `${this.stagingPrefixOf(eventId)}${randomUUID()}.csv`;
     const upload = new Upload({
       client: this.s3,
@@ -101,7 +148,7 @@ export class ArchiveStore implements OnApplicationShutdown {
   }
 
   /** Moves a staged object to its archive key with the run's metadata, then removes the staging copy. */
-  async commit(stagingKey: string, key: string, metadata: ArchiveMetadata): Promise<ArchivedObject> {
+  private async commit(stagingKey: string, key: string, metadata: ArchiveMetadata): Promise<ArchivedObject> {
     const copied = await this.s3.send(
       new CopyObjectCommand({
         Bucket: this.bucket,
@@ -189,6 +236,29 @@ export class ArchiveStore implements OnApplicationShutdown {
   onApplicationShutdown(): void {
     this.s3.destroy();
   }
+}
+
+/** Reads chunks until they exceed one part or the body ends, whichever comes first. */
+async function firstPart(
+  chunks: AsyncIterator<Buffer>,
+  partSize: number,
+): Promise<{ chunks: Buffer[]; ended: boolean }> {
+  const held: Buffer[] = [];
+  let bytes = 0;
+  while (bytes <= partSize) {
+    const next = await chunks.next();
+    if (next.done === true) return { chunks: held, ended: true };
+    held.push(next.value);
+    bytes += next.value.length;
+  }
+
+  return { chunks: held, ended: false };
+}
+
+/** The held chunks, then the rest of the body. */
+async function* resume(held: Buffer[], rest: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
+  yield* held;
+  for (let next = await rest.next(); next.done !== true; next = await rest.next()) yield next.value;
 }
 
 function isNotFound(error: unknown): boolean {
