@@ -85,6 +85,7 @@ export async function startService(
   names: Isolation,
   connectly: ConnectlyEndpoint,
   extraArgs: string[] = [],
+  extraEnv: Record<string, string> = {},
 ): Promise<RunningService> {
   const port = await freePort();
   const child = spawnNode({
@@ -92,6 +93,7 @@ export async function startService(
     args: [...profilerArgs(), ...extraArgs, serviceMain()],
     env: {
       ...serviceEnv(stack, names, connectly, port),
+      ...extraEnv,
       BENCH_CPU_PROF_DIR: join(REPO_ROOT, '.cache', 'bench', 'profiles', names.runId),
     },
     logFile: join(REPO_ROOT, '.cache', 'bench', 'logs', `${names.runId}-service.log`),
