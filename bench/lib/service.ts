@@ -48,7 +48,7 @@ export function serviceEnv(stack: StackEndpoints, names: Isolation, connectly: C
     S3_ENDPOINT: stack.s3Endpoint,
     S3_REGION: stack.s3Region,
     S3_PREFIX: `${names.prefix}/reports`,
-    S3_STAGING_PREFIX: `${names.prefix}/staging`,
+    S3_MANIFEST_PREFIX: `${names.prefix}/manifests`,
     AWS_ACCESS_KEY_ID: stack.s3AccessKeyId,
     AWS_SECRET_ACCESS_KEY: stack.s3SecretAccessKey,
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',

@@ -135,3 +135,38 @@ describe('loadConfig caller checks', () => {
     ).toEqual([name]);
   });
 });
+
+describe('loadConfig roles and prefixes', () => {
+  const productionWithoutCheck = { ...required, NODE_ENV: 'production', WEBHOOK_ALLOW_UNAUTHENTICATED: 'false' };
+
+  it('should run intake and worker together by default', () => {
+    expect(loadConfig(required).role).toBe('all');
+  });
+
+  it('should start a production worker without a webhook caller check, which it does not serve', () => {
+    expect(problemsOf({ ...productionWithoutCheck, SERVICE_ROLE: 'worker' })).toEqual([]);
+    expect(problemsOf({ ...productionWithoutCheck, SERVICE_ROLE: 'intake' }).join('\n')).toContain(
+      'WEBHOOK_ALLOW_UNAUTHENTICATED',
+    );
+  });
+
+  it('should name SERVICE_ROLE when it is not a role', () => {
+    expect(problemsOf({ ...required, SERVICE_ROLE: 'both' }).map((problem) => problem.split(':')[0])).toEqual([
+      'SERVICE_ROLE',
+    ]);
+  });
+
+  it.each([
+    ['inside the archive prefix', { S3_PREFIX: 'connectly/reports', S3_MANIFEST_PREFIX: 'connectly/reports/facts' }],
+    ['containing the archive prefix', { S3_PREFIX: 'archive/reports', S3_MANIFEST_PREFIX: 'archive' }],
+    ['equal to the archive prefix', { S3_PREFIX: 'connectly/reports', S3_MANIFEST_PREFIX: 'connectly/reports/' }],
+  ])('should refuse a manifest prefix %s', (_label, env) => {
+    expect(problemsOf({ ...required, ...env }).map((problem) => problem.split(':')[0])).toEqual(['S3_MANIFEST_PREFIX']);
+  });
+
+  it('should accept sibling prefixes that only share a beginning', () => {
+    expect(
+      problemsOf({ ...required, S3_PREFIX: 'connectly/reports', S3_MANIFEST_PREFIX: 'connectly/reports-facts' }),
+    ).toEqual([]);
+  });
+});

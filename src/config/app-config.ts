@@ -31,7 +31,7 @@ export class AppConfig {
   readonly s3!: {
     bucket: string;
     prefix: string;
-    stagingPrefix: string;
+    manifestPrefix: string;
     region: string;
     endpoint?: string;
     forcePathStyle: boolean;
@@ -102,6 +102,10 @@ function describeProblem(error: ValidationError): string {
 }
 
 function crossFieldProblems(config: AppConfig): string[] {
+  const { prefix, manifestPrefix } = config.s3;
+  if (`${manifestPrefix}/`.startsWith(`${prefix}/`) || `${prefix}/`.startsWith(`${manifestPrefix}/`))
+    return ['S3_MANIFEST_PREFIX: must not be inside S3_PREFIX, nor contain it: manifests are not archive objects'];
+
   const caFile = config.download.caFile;
   if (caFile !== undefined && !isReadableFile(caFile)) return ['DOWNLOAD_CA_FILE: must name a readable PEM file'];
 
@@ -162,7 +166,7 @@ function toAppConfig(env: EnvironmentVariables): AppConfig {
     s3: {
       bucket: env.S3_BUCKET,
       prefix: trimSlashes(env.S3_PREFIX),
-      stagingPrefix: trimSlashes(env.S3_STAGING_PREFIX),
+      manifestPrefix: trimSlashes(env.S3_MANIFEST_PREFIX),
       region: env.S3_REGION,
       endpoint: env.S3_ENDPOINT,
       // Custom endpoints (MinIO, S3Proxy, Ceph) rarely resolve bucket sub-domains; see CASES C11.

@@ -133,9 +133,9 @@ export class EnvironmentVariables {
 
   @MaxLength(256)
   @Matches(SAFE_PREFIX, {
-    message: 'S3_STAGING_PREFIX must be safe key characters in non-empty segments, none starting with a dot',
+    message: 'S3_MANIFEST_PREFIX must be safe key characters in non-empty segments, none starting with a dot',
   })
-  S3_STAGING_PREFIX = 'connectly/staging';
+  S3_MANIFEST_PREFIX = 'connectly/manifests';
 
   @Matches(/^[a-z0-9-]+$/, { message: 'S3_REGION must look like a region name, such as us-east-1' })
   S3_REGION = 'us-east-1';

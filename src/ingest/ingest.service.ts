@@ -19,7 +19,7 @@ import { MetricsService } from '../metrics/metrics.service';
 import { TracingService } from '../tracing/tracing.service';
 import { archiveKey } from '../storage/archive-key';
 import { ArchiveMetadata } from '../storage/archive-metadata';
-import { ArchivedObject, ArchiveStore, CSV_CONTENT_TYPE } from '../storage/archive.store';
+import { ArchivedObject, ArchivedRunRef, ArchiveStore, CSV_CONTENT_TYPE } from '../storage/archive.store';
 import { DeclaredLengthCheck, SizeCap } from './byte-counter';
 import { CsvContentError, CsvInspector, readCsvHeader } from './csv-inspector';
 import { InboxRecord } from './inbox-record';
@@ -149,7 +149,7 @@ export class IngestService {
     const existing = await this.archive.find(key);
     if (existing !== undefined) return { object: existing, content: await this.contentOf(existing) };
 
-    await this.clearEarlierAttempts(attempt);
+    await this.clearEarlierAttempts(attempt, key);
     await this.refreshLinkIfNeeded(attempt, signal);
     attempt.downloads += 1;
     this.metrics.linkTimeLeft.observe(Math.max(attempt.msUntilExpiry(this.clock.now()) / 1000, 0));
@@ -158,8 +158,8 @@ export class IngestService {
     return await this.transfer(attempt, response, key, signal);
   }
 
-  private async clearEarlierAttempts(attempt: RunAttempt): Promise<void> {
-    const cleared = await this.archive.clearStaging(attempt.record.eventId);
+  private async clearEarlierAttempts(attempt: RunAttempt, key: string): Promise<void> {
+    const cleared = await this.archive.abortEarlierUploads(key);
     if (cleared > 0)
       this.logger.info({ eventId: attempt.record.eventId, cleared }, 'Removed uploads left by an earlier attempt');
   }
@@ -219,7 +219,7 @@ export class IngestService {
     const metadataOf = (): ArchiveMetadata => this.metadataOf(attempt, inspector.facts());
     const [piped, written] = await Promise.allSettled([
       failFast(pipeline([response.body, ...stages, inspector], { signal: both })),
-      failFast(this.archive.write(inspector, key, attempt.record.eventId, metadataOf, both)),
+      failFast(this.archive.write(inspector, key, this.runOf(attempt), metadataOf, both)),
     ]);
     if (piped.status === 'rejected' || written.status === 'rejected') throw this.transferError(firstFailure);
 
@@ -280,6 +280,10 @@ export class IngestService {
       hasBom: object.metadata.hasBom,
       lineEnding: object.metadata.lineEnding,
     };
+  }
+
+  private runOf(attempt: RunAttempt): ArchivedRunRef {
+    return { eventId: attempt.record.eventId, ...refsOf(attempt.record) };
   }
 
   private metadataOf(attempt: RunAttempt, facts: { sha256: string } & ContentInfo): ArchiveMetadata {

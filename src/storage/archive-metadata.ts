@@ -12,7 +12,28 @@ export interface ArchiveMetadata {
   provenance: Omit<Provenance, 'reason'>;
 }
 
+/** The facts of a multi-part archive object, kept beside it (see ArchiveStore). */
+export interface ArchiveManifest {
+  version: 1;
+  /** The ETag of the archive object these facts describe. */
+  eTag?: string;
+  sizeBytes: number;
+  metadata: ArchiveMetadata;
+}
+
 const NAME_LIMIT = 1000;
+
+/** The S3 metadata naming the run alone, for an object whose facts are not known yet. */
+export function runMetadata(run: Pick<ArchiveMetadata, 'eventId' | 'report' | 'run'>): Record<string, string> {
+  return encoded({
+    'event-id': run.eventId,
+    'report-id': run.report.reportId,
+    'report-name': run.report.reportName.slice(0, NAME_LIMIT),
+    'report-type': run.report.reportType,
+    'run-id': run.run.runId,
+    'run-created-at': run.run.runCreatedAt,
+  });
+}
 
 /** S3 user metadata travels as HTTP headers, so every value is percent-encoded ASCII. */
 export function toS3Metadata(metadata: ArchiveMetadata): Record<string, string> {
@@ -35,11 +56,44 @@ export function toS3Metadata(metadata: ArchiveMetadata): Record<string, string> 
     'archived-at': metadata.provenance.archivedAt,
   };
 
+  return encoded(fields);
+}
+
+function encoded(fields: Record<string, string | number | boolean | undefined>): Record<string, string> {
   return Object.fromEntries(
     Object.entries(fields)
       .filter((entry): entry is [string, string | number | boolean] => entry[1] !== undefined)
       .map(([name, value]) => [name, encodeURIComponent(String(value))]),
   );
+}
+
+/** Reads a manifest written by ArchiveStore; undefined for anything else (a manifest is never trusted blindly). */
+export function parseManifest(text: string): ArchiveManifest | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null) return undefined;
+
+  const manifest = parsed as Partial<ArchiveManifest>;
+  const metadata = manifest.metadata;
+  const wellFormed =
+    manifest.version === 1 &&
+    typeof manifest.sizeBytes === 'number' &&
+    (manifest.eTag === undefined || typeof manifest.eTag === 'string') &&
+    typeof metadata === 'object' &&
+    metadata !== null &&
+    typeof metadata.eventId === 'string' &&
+    typeof metadata.sha256 === 'string' &&
+    /^[0-9a-f]{64}$/.test(metadata.sha256) &&
+    typeof metadata.rowCount === 'number' &&
+    typeof metadata.report?.reportId === 'string' &&
+    typeof metadata.run?.runId === 'string' &&
+    typeof metadata.provenance?.archivedAt === 'string';
+
+  return wellFormed ? (manifest as ArchiveManifest) : undefined;
 }
 
 /** Reads metadata written by toS3Metadata; undefined when the object lacks it (not written by this service). */

@@ -1,8 +1,9 @@
-import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createHash, randomUUID } from 'node:crypto';
 import { campaignCsvBuffer, campaignCsvColumns, CampaignCsvOptions } from '../fixtures/campaign-csv';
 import { ConnectlySimulator } from '../simulator/connectly-simulator';
 import { startConnectly } from '../support/connectly-fixture';
+import { stagingLeftovers } from '../support/delivery-kit';
 import { EventCollector, withId } from '../support/event-collector';
 import { schemaErrors } from '../support/event-schemas';
 import {
@@ -159,8 +160,60 @@ describe('webhook to archive to report-ready', () => {
 
     expect(sha256(stored)).toBe(sha256(source));
     expect((event.data.content as { rowCount: number }).rowCount).toBe(40_000);
-    expect(await openMultipartUploads(s3, bucket(), service.env.S3_STAGING_PREFIX)).toBe(0);
-    expect(await listKeys(s3, bucket(), service.env.S3_STAGING_PREFIX)).toEqual([]);
+    expect(await stagingLeftovers(s3, service.env)).toEqual({ openUploads: 0, objects: [] });
+  });
+
+  describe('a multi-part file, whose facts are known only after the upload starts', () => {
+    const source = campaignCsvBuffer({ rows: 30_000, seed: 17 });
+    const manifestKeyOf = (key: string): string =>
+      `${service.env.S3_MANIFEST_PREFIX}/${key.slice(prefix().length + 1)}.json`;
+    const readManifest = async (key: string) =>
+      JSON.parse((await readObject(s3, bucket(), manifestKeyOf(key))).toString('utf8')) as {
+        eTag: string;
+        sizeBytes: number;
+        metadata: { sha256: string; rowCount: number; eventId: string };
+      };
+    let key: string;
+
+    it('should upload straight to the archive key and keep the facts in a manifest with its ETag', async () => {
+      expect(source.length).toBeGreaterThan(5 * 1024 * 1024);
+      await deliver('rep_manifest', 'run_1', source);
+      const event = await readyEvent('rep_manifest', 'run_1');
+      key = (event.data.archive as { key: string }).key;
+      const head = await s3.send(new HeadObjectCommand({ Bucket: bucket(), Key: key }));
+      const manifest = await readManifest(key);
+
+      expect(head.Metadata).toMatchObject({ 'report-id': 'rep_manifest', 'run-id': 'run_1' });
+      expect(decodeURIComponent(head.Metadata?.['manifest-key'] ?? '')).toBe(manifestKeyOf(key));
+      expect(manifest.eTag).toBe(head.ETag);
+      expect(manifest.sizeBytes).toBe(source.length);
+      expect(manifest.metadata).toMatchObject({
+        eventId: 'rep_manifest:run_1',
+        sha256: sha256(source),
+        rowCount: 30_000,
+      });
+    });
+
+    it('should announce a redelivery from the archive and its manifest, without downloading', async () => {
+      const before = connectly.downloadCount('rep_manifest', 'run_1');
+      await connectly.sendWebhook(webhookUrl, connectly.webhookPayload('rep_manifest', 'run_1'));
+      const [, again] = await events.waitFor(2, withId('rep_manifest:run_1'));
+
+      expect(connectly.downloadCount('rep_manifest', 'run_1')).toBe(before);
+      expect((again.data.archive as { checksum: { value: string } }).checksum.value).toBe(sha256(source));
+    });
+
+    it('should archive the run again when its manifest is missing (a crash between the upload and the manifest)', async () => {
+      await s3.send(new DeleteObjectCommand({ Bucket: bucket(), Key: manifestKeyOf(key) }));
+      const before = connectly.downloadCount('rep_manifest', 'run_1');
+      await connectly.sendWebhook(webhookUrl, connectly.webhookPayload('rep_manifest', 'run_1'));
+      const [, , third] = await events.waitFor(3, withId('rep_manifest:run_1'));
+
+      expect(connectly.downloadCount('rep_manifest', 'run_1')).toBe(before + 1);
+      expect((third.data.archive as { checksum: { value: string } }).checksum.value).toBe(sha256(source));
+      expect((await readManifest(key)).metadata.sha256).toBe(sha256(source));
+      expect(sha256(await readObject(s3, bucket(), key))).toBe(sha256(source));
+    });
   });
 
   describe('when the same run arrives more than once', () => {
@@ -217,7 +270,7 @@ describe('webhook to archive to report-ready', () => {
 
       expect(stored.equals(body)).toBe(true);
       expect(event.data.content).toMatchObject({ rowCount: 0, columns });
-      expect(await openMultipartUploads(s3, bucket(), service.env.S3_STAGING_PREFIX)).toBe(0);
+      expect(await openMultipartUploads(s3, bucket(), service.env.S3_PREFIX)).toBe(0);
     });
   });
 
@@ -244,7 +297,7 @@ describe('webhook to archive to report-ready', () => {
       expect(stored.equals(source)).toBe(true);
       expect(event.data.provenance).toMatchObject({ downloadAttempts: 2 });
       expect(connectly.downloadCount(reportId, 'run_1')).toBe(2);
-      expect(await openMultipartUploads(s3, bucket(), service.env.S3_STAGING_PREFIX)).toBe(0);
+      expect(await openMultipartUploads(s3, bucket(), service.env.S3_PREFIX)).toBe(0);
     });
 
     it('should end as report-failed, with no object, when every attempt is cut short', async () => {
@@ -267,7 +320,7 @@ describe('webhook to archive to report-ready', () => {
       expect(await listKeys(s3, bucket(), `${prefix()}/type=campaign.daily.custom/report=rep_always_short/`)).toEqual(
         [],
       );
-      expect(await openMultipartUploads(s3, bucket(), service.env.S3_STAGING_PREFIX)).toBe(0);
+      expect(await openMultipartUploads(s3, bucket(), service.env.S3_PREFIX)).toBe(0);
     });
   });
 

@@ -78,8 +78,8 @@ describe('crashes and shutdowns of the service process (C20, C01, C28)', () => {
   }
 
   async function multipartUploadOpen(env: Record<string, string>): Promise<void> {
-    await eventually('a multipart upload to be open under the staging prefix', async () =>
-      (await openMultipartUploads(s3, env.S3_BUCKET, `${env.S3_STAGING_PREFIX}/`)) > 0 ? true : undefined,
+    await eventually('a multipart upload to be open under the archive prefix', async () =>
+      (await openMultipartUploads(s3, env.S3_BUCKET, `${env.S3_PREFIX}/`)) > 0 ? true : undefined,
     );
   }
 

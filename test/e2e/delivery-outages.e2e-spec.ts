@@ -16,7 +16,7 @@ import {
 import { CollectedEvent, EventCollector, withId } from '../support/event-collector';
 import { eventually } from '../support/eventually';
 import { topicRecordCount, waitForInboxDrained } from '../support/kafka-offsets';
-import { isolatedEnv, listKeys, ServiceUnderTest, startService, testS3Client } from '../support/service-harness';
+import { isolatedEnv, ServiceUnderTest, startService, testS3Client } from '../support/service-harness';
 
 const MiB = 1024 * 1024;
 
@@ -172,7 +172,7 @@ describe('outages of the stores the service depends on', () => {
       expect(child.exited).toBeUndefined();
       expect(child.logText()).not.toMatch(/unhandled/i);
       expect((await child.probe('/health/ready'))?.status).toBe(200);
-      expect(await listKeys(s3, env.S3_BUCKET, `${env.S3_STAGING_PREFIX}/`)).toEqual([]);
+      expect(await stagingLeftovers(s3, env)).toEqual({ openUploads: 0, objects: [] });
     }, 240_000);
   });
 });

@@ -70,15 +70,21 @@ export function reportObjects(s3: S3Client, env: Record<string, string>, reportI
   return listKeys(s3, env.S3_BUCKET, `${env.S3_PREFIX}/type=${REPORT_TYPE}/report=${reportId}/`);
 }
 
-/** Multipart uploads still open, and objects still present, under the service instance's staging prefix. */
+/**
+ * What an interrupted transfer could leave behind: multipart uploads still open under the service instance's
+ * archive prefix, and manifests with no archive object beside them.
+ */
 export async function stagingLeftovers(
   s3: S3Client,
   env: Record<string, string>,
 ): Promise<{ openUploads: number; objects: string[] }> {
-  return {
-    openUploads: await openMultipartUploads(s3, env.S3_BUCKET, `${env.S3_STAGING_PREFIX}/`),
-    objects: await listKeys(s3, env.S3_BUCKET, `${env.S3_STAGING_PREFIX}/`),
-  };
+  const archived = new Set(await listKeys(s3, env.S3_BUCKET, `${env.S3_PREFIX}/`));
+  const manifests = await listKeys(s3, env.S3_BUCKET, `${env.S3_MANIFEST_PREFIX}/`);
+  const orphans = manifests.filter(
+    (key) => !archived.has(`${env.S3_PREFIX}/${key.slice(env.S3_MANIFEST_PREFIX.length + 1).replace(/\.json$/, '')}`),
+  );
+
+  return { openUploads: await openMultipartUploads(s3, env.S3_BUCKET, `${env.S3_PREFIX}/`), objects: orphans };
 }
 
 export function reportsApiCalls(connectly: ConnectlySimulator): RecordedRequest[] {

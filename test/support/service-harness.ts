@@ -37,7 +37,7 @@ export function isolatedEnv(overrides: Record<string, string> = {}): Record<stri
     S3_ENDPOINT: stack.s3Endpoint,
     S3_REGION: stack.region,
     S3_PREFIX: `e2e/${run}/reports`,
-    S3_STAGING_PREFIX: `e2e/${run}/staging`,
+    S3_MANIFEST_PREFIX: `e2e/${run}/manifests`,
     S3_PART_SIZE_MB: '5',
     CONNECTLY_BUSINESS_ID: 'biz_e2e',
     CONNECTLY_API_KEY: `api-key-${run}`,
