@@ -157,13 +157,13 @@ export class EnvironmentVariables {
   @IsInt()
   @Min(5)
   @Max(512)
-  S3_PART_SIZE_MB = 8;
+  S3_PART_SIZE_MB = 5;
 
   @Transform(toInteger)
   @IsInt()
   @Min(1)
   @Max(32)
-  S3_QUEUE_SIZE = 4;
+  S3_QUEUE_SIZE = 3;
 
   @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
   CONNECTLY_API_BASE_URL = 'https://api.connectly.ai';

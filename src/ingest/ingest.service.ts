@@ -20,7 +20,7 @@ import { TracingService } from '../tracing/tracing.service';
 import { archiveKey } from '../storage/archive-key';
 import { ArchiveMetadata } from '../storage/archive-metadata';
 import { ArchivedObject, ArchivedRunRef, ArchiveStore, CSV_CONTENT_TYPE } from '../storage/archive.store';
-import { DeclaredLengthCheck, SizeCap } from './byte-counter';
+import { BLOCK_BYTES, DeclaredLengthCheck, SizeCap } from './byte-counter';
 import { CsvContentError, CsvInspector, readCsvHeader } from './csv-inspector';
 import { InboxRecord } from './inbox-record';
 import { RunAttempt } from './run-attempt';
@@ -238,8 +238,10 @@ export class IngestService {
 
   private decodingStages(response: DownloadResponse): Transform[] {
     const stages: Transform[] = [new DeclaredLengthCheck(response.contentLength)];
-    if (response.contentEncoding === 'gzip' || response.contentEncoding === 'x-gzip') stages.push(createGunzip());
-    else if (response.contentEncoding === 'deflate') stages.push(createInflate());
+    const decoding = { chunkSize: BLOCK_BYTES };
+    if (response.contentEncoding === 'gzip' || response.contentEncoding === 'x-gzip')
+      stages.push(createGunzip(decoding));
+    else if (response.contentEncoding === 'deflate') stages.push(createInflate(decoding));
     else if (response.contentEncoding !== undefined && response.contentEncoding !== 'identity') {
       throw IngestError.permanent(
         'unexpected-content',
