@@ -27,11 +27,19 @@ const FLUSH_EVERY_MS = 100;
 /**
  * Standard output, written in blocks of up to 4 KiB and at least every 100 ms rather than a write call per line:
  * at hundreds of webhooks a second, one synchronous write per line cost more than validating the webhook. pino
- * writes what is left synchronously when the process exits, however it exits.
+ * writes what is left synchronously when the process exits; a process killed outright (SIGKILL, the kernel's
+ * out-of-memory killer) loses at most its last 100 ms of lines.
  */
 function bufferedStdout(): pino.DestinationStream {
   const destination = pino.destination({ dest: 1, sync: false, minLength: 4096 });
-  setInterval(() => destination.flush(), FLUSH_EVERY_MS).unref();
+  const flush = (): void => {
+    try {
+      destination.flush();
+    } catch {
+      // Destroyed at exit: pino has already written what was left, synchronously.
+    }
+  };
+  setInterval(flush, FLUSH_EVERY_MS).unref();
   return destination;
 }
 

@@ -159,7 +159,7 @@ describe('loadConfig roles and prefixes', () => {
   it.each([
     ['inside the archive prefix', { S3_PREFIX: 'connectly/reports', S3_MANIFEST_PREFIX: 'connectly/reports/facts' }],
     ['containing the archive prefix', { S3_PREFIX: 'archive/reports', S3_MANIFEST_PREFIX: 'archive' }],
-    ['equal to the archive prefix', { S3_PREFIX: 'connectly/reports', S3_MANIFEST_PREFIX: 'connectly/reports/' }],
+    ['equal to the archive prefix', { S3_PREFIX: 'connectly/reports', S3_MANIFEST_PREFIX: 'connectly/reports' }],
   ])('should refuse a manifest prefix %s', (_label, env) => {
     expect(problemsOf({ ...required, ...env }).map((problem) => problem.split(':')[0])).toEqual(['S3_MANIFEST_PREFIX']);
   });

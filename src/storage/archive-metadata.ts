@@ -15,20 +15,35 @@ export interface ArchiveMetadata {
 /** The facts of a multi-part archive object, kept beside it (see ArchiveStore). */
 export interface ArchiveManifest {
   version: 1;
-  /** The ETag of the archive object these facts describe. */
-  eTag?: string;
+  /** The ETag of the archive object these facts describe, as HEAD reports it. */
+  eTag: string;
   sizeBytes: number;
   metadata: ArchiveMetadata;
 }
 
-const NAME_LIMIT = 1000;
+/**
+ * S3 allows 2 KB of user metadata in all, counted after encoding: a report name of non-ASCII characters triples
+ * in size, so it is cut to whole characters that encode within this budget (events carry the full name).
+ */
+const NAME_BUDGET_BYTES = 512;
+
+function nameWithinBudget(name: string): string {
+  let kept = '';
+  let bytes = 0;
+  for (const character of name) {
+    bytes += encodeURIComponent(character).length;
+    if (bytes > NAME_BUDGET_BYTES) break;
+    kept += character;
+  }
+  return kept;
+}
 
 /** The S3 metadata naming the run alone, for an object whose facts are not known yet. */
 export function runMetadata(run: Pick<ArchiveMetadata, 'eventId' | 'report' | 'run'>): Record<string, string> {
   return encoded({
     'event-id': run.eventId,
     'report-id': run.report.reportId,
-    'report-name': run.report.reportName.slice(0, NAME_LIMIT),
+    'report-name': nameWithinBudget(run.report.reportName),
     'report-type': run.report.reportType,
     'run-id': run.run.runId,
     'run-created-at': run.run.runCreatedAt,
@@ -40,7 +55,7 @@ export function toS3Metadata(metadata: ArchiveMetadata): Record<string, string> 
   const fields: Record<string, string | number | boolean | undefined> = {
     'event-id': metadata.eventId,
     'report-id': metadata.report.reportId,
-    'report-name': metadata.report.reportName.slice(0, NAME_LIMIT),
+    'report-name': nameWithinBudget(metadata.report.reportName),
     'report-type': metadata.report.reportType,
     'run-id': metadata.run.runId,
     'run-created-at': metadata.run.runCreatedAt,
@@ -78,20 +93,31 @@ export function parseManifest(text: string): ArchiveManifest | undefined {
   if (typeof parsed !== 'object' || parsed === null) return undefined;
 
   const manifest = parsed as Partial<ArchiveManifest>;
-  const metadata = manifest.metadata;
+  const metadata = (manifest.metadata ?? {}) as Partial<ArchiveMetadata>;
+  const provenance = (metadata.provenance ?? {}) as Partial<ArchiveMetadata['provenance']>;
+  const isText = (value: unknown): boolean => typeof value === 'string';
+  const count = (value: unknown): boolean => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
   const wellFormed =
     manifest.version === 1 &&
-    typeof manifest.sizeBytes === 'number' &&
-    (manifest.eTag === undefined || typeof manifest.eTag === 'string') &&
-    typeof metadata === 'object' &&
-    metadata !== null &&
-    typeof metadata.eventId === 'string' &&
+    isText(manifest.eTag) &&
+    count(manifest.sizeBytes) &&
+    isText(metadata.eventId) &&
     typeof metadata.sha256 === 'string' &&
     /^[0-9a-f]{64}$/.test(metadata.sha256) &&
-    typeof metadata.rowCount === 'number' &&
-    typeof metadata.report?.reportId === 'string' &&
-    typeof metadata.run?.runId === 'string' &&
-    typeof metadata.provenance?.archivedAt === 'string';
+    count(metadata.rowCount) &&
+    typeof metadata.hasBom === 'boolean' &&
+    ['LF', 'CRLF', 'none'].includes(metadata.lineEnding ?? '') &&
+    isText(metadata.report?.reportId) &&
+    isText(metadata.report?.reportName) &&
+    (metadata.report?.reportType === undefined || isText(metadata.report.reportType)) &&
+    isText(metadata.run?.runId) &&
+    isText(metadata.run?.runCreatedAt) &&
+    isText(provenance.webhookReceivedAt) &&
+    count(provenance.downloadAttempts) &&
+    typeof provenance.urlRefreshed === 'boolean' &&
+    isText(provenance.sourceUrlHost) &&
+    isText(provenance.sourceUrlExpiresAt) &&
+    isText(provenance.archivedAt);
 
   return wellFormed ? (manifest as ArchiveManifest) : undefined;
 }

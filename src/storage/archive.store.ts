@@ -11,6 +11,7 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { backOff } from 'exponential-backoff';
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { Readable } from 'node:stream';
 import { InjectPinoLogger, PinoLogger } from 'nestjs-pino';
@@ -28,6 +29,7 @@ import { S3 } from './s3.client';
 export const CSV_CONTENT_TYPE = 'text/csv';
 /** In the metadata of a multi-part archive object: the key of the manifest that holds its facts. */
 const MANIFEST_FIELD = 'manifest-key';
+const MANIFEST_TIMEOUT_MS = 10_000;
 
 /** What a multi-part archive object's metadata says before its facts are known. */
 export type ArchivedRunRef = Pick<ArchiveMetadata, 'eventId' | 'report' | 'run'>;
@@ -91,9 +93,18 @@ export class ArchiveStore implements OnApplicationShutdown {
       if (inline !== undefined) return archived(inline);
       if (head.Metadata?.[MANIFEST_FIELD] === undefined) return undefined;
 
-      const manifest = await this.readManifest(key);
-      // A manifest of an earlier upload to the same key does not describe these bytes.
-      return manifest !== undefined && manifest.eTag === head.ETag ? archived(manifest.metadata) : undefined;
+      const manifest = await this.readManifest(this.manifestKeyFor(key, head.Metadata));
+      if (manifest === undefined) return undefined;
+      // A manifest of an earlier upload to the same key, or of another run, does not describe these bytes.
+      const describes =
+        sameETag(manifest.eTag, head.ETag) &&
+        manifest.sizeBytes === head.ContentLength &&
+        manifest.metadata.eventId === decodeURIComponent(head.Metadata['event-id'] ?? '');
+      if (!describes) {
+        this.logger.warn({ key }, 'An archive object does not match its manifest; the run will be archived again');
+        return undefined;
+      }
+      return archived(manifest.metadata);
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw error;
@@ -115,17 +126,19 @@ export class ArchiveStore implements OnApplicationShutdown {
     const start = await firstPart(chunks, this.config.s3.partSizeBytes);
     if (start.ended) return this.put(Buffer.concat(start.chunks), key, metadataOf(), signal);
 
-    const counted = { bytes: 0 };
-    const uploaded = await this.upload(Readable.from(resume(start.chunks, chunks, counted)), key, run, signal);
+    await this.upload(Readable.from(resume(start.chunks, chunks)), key, run, signal);
+    // The manifest records what HEAD reports, since that is what find() compares it with later.
+    const head = await this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
     const metadata = metadataOf();
-    await this.writeManifest(key, { version: 1, eTag: uploaded.ETag, sizeBytes: counted.bytes, metadata }, signal);
+    const manifest: Manifest = { version: 1, eTag: head.ETag ?? '', sizeBytes: head.ContentLength ?? 0, metadata };
+    await this.writeManifest(key, manifest);
 
     return {
       bucket: this.bucket,
       key,
-      sizeBytes: counted.bytes,
-      eTag: uploaded.ETag,
-      versionId: uploaded.VersionId,
+      sizeBytes: manifest.sizeBytes,
+      eTag: head.ETag,
+      versionId: head.VersionId,
       metadata,
     };
   }
@@ -193,12 +206,7 @@ export class ArchiveStore implements OnApplicationShutdown {
   }
 
   /** Streams the body to its archive key; rejects, leaving no parts behind, if the body errors or the signal aborts. */
-  private async upload(
-    body: Readable,
-    key: string,
-    run: ArchivedRunRef,
-    signal: AbortSignal,
-  ): Promise<{ ETag?: string; VersionId?: string }> {
+  private async upload(body: Readable, key: string, run: ArchivedRunRef, signal: AbortSignal): Promise<void> {
     const upload = new Upload({
       client: this.s3,
       params: {
@@ -216,27 +224,44 @@ export class ArchiveStore implements OnApplicationShutdown {
     signal.addEventListener('abort', abort, { once: true });
 
     try {
-      return await upload.done();
+      await upload.done();
+    } catch (error) {
+      // done() rejects as soon as it is aborted, while lib-storage may still be sending parts: abort what is
+      // left at the key ourselves before giving up, so that no attempt leaves parts behind.
+      await this.abortEarlierUploads(key).catch(() => undefined);
+      throw error;
     } finally {
       signal.removeEventListener('abort', abort);
     }
   }
 
-  private async writeManifest(key: string, manifest: Manifest, signal: AbortSignal): Promise<void> {
-    await this.s3.send(
-      new PutObjectCommand({
-        Bucket: this.bucket,
-        Key: this.manifestKeyOf(key),
-        Body: JSON.stringify(manifest),
-        ContentType: 'application/json',
-      }),
-      { abortSignal: signal },
-    );
+  /**
+   * Writes a manifest, retried on its own: it is a few hundred bytes after a transfer of up to gigabytes, and a
+   * manifest lost to one failed request or to shutdown would send the whole run back to be downloaded again.
+   */
+  private async writeManifest(key: string, manifest: Manifest): Promise<void> {
+    const command = new PutObjectCommand({
+      Bucket: this.bucket,
+      Key: this.manifestKeyOf(key),
+      Body: JSON.stringify(manifest),
+      ContentType: 'application/json',
+    });
+    await backOff(() => this.s3.send(command, { abortSignal: AbortSignal.timeout(MANIFEST_TIMEOUT_MS) }), {
+      numOfAttempts: 4,
+      startingDelay: 200,
+      timeMultiple: 3,
+    });
   }
 
-  private async readManifest(key: string): Promise<Manifest | undefined> {
+  /** The manifest key an archive object names, when it lies under the manifest prefix; else where it belongs. */
+  private manifestKeyFor(key: string, metadata: Record<string, string>): string {
+    const named = decodeURIComponent(metadata[MANIFEST_FIELD] ?? '');
+    return named.startsWith(`${this.config.s3.manifestPrefix}/`) ? named : this.manifestKeyOf(key);
+  }
+
+  private async readManifest(manifestKey: string): Promise<Manifest | undefined> {
     try {
-      const object = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.manifestKeyOf(key) }));
+      const object = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: manifestKey }));
       const text = (await object.Body?.transformToString('utf-8')) ?? '';
       return parseManifest(text);
     } catch (error) {
@@ -271,20 +296,20 @@ async function firstPart(
   return { chunks: held, ended: false };
 }
 
-/** The held chunks, then the rest of the body, counting the bytes. */
-async function* resume(
-  held: Buffer[],
-  rest: AsyncIterator<Buffer>,
-  counted: { bytes: number },
-): AsyncGenerator<Buffer> {
-  for (const chunk of held) {
-    counted.bytes += chunk.length;
-    yield chunk;
+/** The held chunks, then the rest of the body; ending early (the upload failed) ends the body too. */
+async function* resume(held: Buffer[], rest: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
+  try {
+    yield* held;
+    for (let next = await rest.next(); next.done !== true; next = await rest.next()) yield next.value;
+  } finally {
+    await rest.return?.();
   }
-  for (let next = await rest.next(); next.done !== true; next = await rest.next()) {
-    counted.bytes += next.value.length;
-    yield next.value;
-  }
+}
+
+/** ETags as stores print them: quoted or not, sometimes weak. */
+function sameETag(a: string | undefined, b: string | undefined): boolean {
+  const bare = (tag: string | undefined): string => (tag ?? '').replace(/^W\//, '').replace(/"/g, '');
+  return bare(a) !== '' && bare(a) === bare(b);
 }
 
 function isNotFound(error: unknown): boolean {

@@ -1,4 +1,4 @@
-import { DeleteObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createHash, randomUUID } from 'node:crypto';
 import { campaignCsvBuffer, campaignCsvColumns, CampaignCsvOptions } from '../fixtures/campaign-csv';
 import { ConnectlySimulator } from '../simulator/connectly-simulator';
@@ -203,11 +203,29 @@ describe('webhook to archive to report-ready', () => {
       expect((again.data.archive as { checksum: { value: string } }).checksum.value).toBe(sha256(source));
     });
 
+    it.each([
+      ['describes another upload (its ETag differs)', (text: string) => text.replace(/"eTag":"[^"]*"/, '"eTag":"0"')],
+      ['is not a manifest', () => '{"version":1'],
+    ])('should archive the run again when its manifest %s', async (_label, spoil) => {
+      const good = (await readObject(s3, bucket(), manifestKeyOf(key))).toString('utf8');
+      await s3.send(new PutObjectCommand({ Bucket: bucket(), Key: manifestKeyOf(key), Body: spoil(good) }));
+      const before = connectly.downloadCount('rep_manifest', 'run_1');
+      const seen = events.events.filter(withId('rep_manifest:run_1')).length;
+      await connectly.sendWebhook(webhookUrl, connectly.webhookPayload('rep_manifest', 'run_1'));
+      const announced = await events.waitFor(seen + 1, withId('rep_manifest:run_1'));
+
+      expect(connectly.downloadCount('rep_manifest', 'run_1')).toBe(before + 1);
+      expect((announced[seen].data.archive as { checksum: { value: string } }).checksum.value).toBe(sha256(source));
+      expect((await readManifest(key)).eTag).not.toBe('0');
+    });
+
     it('should archive the run again when its manifest is missing (a crash between the upload and the manifest)', async () => {
       await s3.send(new DeleteObjectCommand({ Bucket: bucket(), Key: manifestKeyOf(key) }));
       const before = connectly.downloadCount('rep_manifest', 'run_1');
+      const seen = events.events.filter(withId('rep_manifest:run_1')).length;
       await connectly.sendWebhook(webhookUrl, connectly.webhookPayload('rep_manifest', 'run_1'));
-      const [, , third] = await events.waitFor(3, withId('rep_manifest:run_1'));
+      const announced = await events.waitFor(seen + 1, withId('rep_manifest:run_1'));
+      const third = announced[seen];
 
       expect(connectly.downloadCount('rep_manifest', 'run_1')).toBe(before + 1);
       expect((third.data.archive as { checksum: { value: string } }).checksum.value).toBe(sha256(source));
