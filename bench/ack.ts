@@ -22,6 +22,7 @@ import { loadNow, type BenchResult, type Figure } from './lib/report';
 import { startService } from './lib/service';
 import { inboxPublish, responseTimes } from './lib/service-side';
 import type { LatencySummary } from './lib/stats';
+import { cpuSeconds } from './lib/memory';
 
 const NAME = 'ack';
 const WEBHOOK_PATH = '/webhooks/connectly';
@@ -47,6 +48,8 @@ const SMOKE: Plan = {
 
 interface TargetRun {
   fixed: OpenLoopResult;
+  /** CPU time the process used per request in the fixed phase (user + system, from /proc/<pid>/stat). */
+  cpuMsPerRequest?: number;
   steps: OpenLoopResult[];
   maxSustainedRate: number;
   /** For the service: its own log's response times and its /metrics' Kafka acknowledgement time, over all phases. */
@@ -102,7 +105,12 @@ async function measureService(
 ): Promise<TargetRun> {
   const service = await startService(stack, names, connectly, [], { SERVICE_ROLE: role });
   try {
-    const run = await measure(service.baseUrl, plan, (tag, count) => bodies(`svc-${role}-${tag}`, count));
+    const run = await measure(
+      service.baseUrl,
+      plan,
+      (tag, count) => bodies(`svc-${role}-${tag}`, count),
+      service.child.pid,
+    );
     const serviceSide = await inboxPublish(service.baseUrl).catch(() => undefined);
     await service.child.stop(10_000);
     run.serviceSide = { responseTimeMs: responseTimes(service.child.logFile), inboxPublish: serviceSide };
@@ -123,9 +131,12 @@ async function measureBaseline(
   log(NAME, coalesce ? 'bare baseline with coalesced writes (the proposed change)' : 'bare baseline');
   await createTopics(stack.kafkaBrokers, [topic]);
   const baseline = await startAckBaseline(stack, topic, clientId, coalesce);
-  return measure(baseline.baseUrl, plan, (tag, count) => bodies(`${clientId}-${tag}`, count)).finally(() =>
-    baseline.child.stop(5_000),
-  );
+  return measure(
+    baseline.baseUrl,
+    plan,
+    (tag, count) => bodies(`${clientId}-${tag}`, count),
+    baseline.child.pid,
+  ).finally(() => baseline.child.stop(5_000));
 }
 
 function bodyMaker(connectly: ConnectlySimulator): Bodies {
@@ -136,9 +147,15 @@ function bodyMaker(connectly: ConnectlySimulator): Bodies {
     );
 }
 
-async function measure(origin: string, plan: Plan, bodies: Bodies): Promise<TargetRun> {
+async function measure(origin: string, plan: Plan, bodies: Bodies, pid: number): Promise<TargetRun> {
   await phase(origin, plan.warmup, bodies('warmup', count(plan.warmup)));
+  const cpuBefore = cpuSeconds(pid);
   const fixed = await phase(origin, plan.fixed, bodies('fixed', count(plan.fixed)));
+  const cpuAfter = cpuSeconds(pid);
+  const cpuMsPerRequest =
+    cpuBefore === undefined || cpuAfter === undefined || fixed.sent === 0
+      ? undefined
+      : Math.round(((cpuAfter - cpuBefore) * 1000 * 1000) / fixed.sent) / 1000;
   log(
     NAME,
     `  ${plan.fixed.rate} req/s: p50 ${fixed.latencyMs.p50} ms, p99 ${fixed.latencyMs.p99} ms, failed ${fixed.failed}, load ${fixed.loadAverage}`,
@@ -150,7 +167,7 @@ async function measure(origin: string, plan: Plan, bodies: Bodies): Promise<Targ
     if (!(await stepHolds(origin, rate, plan, bodies, steps))) break;
     maxSustainedRate = rate;
   }
-  return { fixed, steps, maxSustainedRate };
+  return { fixed, cpuMsPerRequest, steps, maxSustainedRate };
 }
 
 /**
@@ -249,6 +266,13 @@ function result(context: Context, runs: Measured): BenchResult {
       unit: '',
       baseline: same(coalesced.fixed.failed),
       target: { op: '==', value: 0 },
+    },
+    {
+      label: `CPU time per webhook ${at}`,
+      value: ours.cpuMsPerRequest ?? Number.NaN,
+      unit: 'ms',
+      baseline: same(coalesced.cpuMsPerRequest ?? Number.NaN),
+      note: 'user + system, from /proc/<pid>/stat',
     },
     {
       label: 'inside the service: webhook arrival to answer p50 / p99, all phases',
