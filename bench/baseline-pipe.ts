@@ -1,10 +1,10 @@
 /**
  * The big-file baseline: the same download (same simulated Connectly, same TLS, an undici Agent with the service's
  * timeouts) piped straight into the same @aws-sdk/lib-storage multipart upload (same S3 client settings, part size
- * and queue), with nothing in between: no length check, no hashing, no CSV inspection, no staging copy.
+ * and queue), with nothing in between: no length check, no re-blocking, no hashing, no CSV inspection, no manifest.
  *
  * Env: PIPE_URL, PIPE_CA_FILE, S3_ENDPOINT, S3_REGION, S3_BUCKET, PIPE_KEY, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
- * S3_PART_SIZE_MB (5), S3_QUEUE_SIZE (3), PIPE_RESULT_FILE: where the JSON result is written.
+ * S3_PART_SIZE_MB (5), S3_QUEUE_SIZE (2), PIPE_RESULT_FILE: where the JSON result is written.
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
@@ -42,7 +42,7 @@ async function main(): Promise<void> {
     client: s3,
     params: { Bucket: required('S3_BUCKET'), Key: required('PIPE_KEY'), Body: response.body, ContentType: 'text/csv' },
     partSize: Number(process.env.S3_PART_SIZE_MB ?? 5) * 1024 * 1024,
-    queueSize: Number(process.env.S3_QUEUE_SIZE ?? 3),
+    queueSize: Number(process.env.S3_QUEUE_SIZE ?? 2),
     leavePartsOnError: false,
   });
   await upload.done();

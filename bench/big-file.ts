@@ -103,7 +103,7 @@ async function pipeBaseline(
       AWS_SECRET_ACCESS_KEY: stack.s3SecretAccessKey,
       // The service's part size and queue, defaults included, so that both upload alike.
       S3_PART_SIZE_MB: process.env.BENCH_SERVICE_ENV_S3_PART_SIZE_MB ?? '5',
-      S3_QUEUE_SIZE: process.env.BENCH_SERVICE_ENV_S3_QUEUE_SIZE ?? '3',
+      S3_QUEUE_SIZE: process.env.BENCH_SERVICE_ENV_S3_QUEUE_SIZE ?? '2',
     },
     logFile: join(REPO_ROOT, '.cache', 'bench', 'logs', `${names.runId}-pipe.log`),
   });

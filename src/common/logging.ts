@@ -25,7 +25,7 @@ export const REDACTED_PATHS = [
 const FLUSH_EVERY_MS = 100;
 
 /**
- * Standard output, written in blocks of up to 4 KiB and at least every 100 ms rather than a write call per line:
+ * Standard output, written once 4 KiB have gathered and at least every 100 ms rather than a write call per line:
  * at hundreds of webhooks a second, one synchronous write per line cost more than validating the webhook. pino
  * writes what is left synchronously when the process exits; a process killed outright (SIGKILL, the kernel's
  * out-of-memory killer) loses at most its last 100 ms of lines.

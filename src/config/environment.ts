@@ -163,7 +163,7 @@ export class EnvironmentVariables {
   @IsInt()
   @Min(1)
   @Max(32)
-  S3_QUEUE_SIZE = 3;
+  S3_QUEUE_SIZE = 2;
 
   @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
   CONNECTLY_API_BASE_URL = 'https://api.connectly.ai';

@@ -10,8 +10,9 @@ import { withTimeout } from './with-timeout';
 const CHECK_TIMEOUT_MS = 2000;
 
 /**
- * Readiness of Kafka as this service uses it: the shared client's admin answers a metadata call for our
- * topics, the producer is connected and the inbox consumer is in its group (CASES C26: no separate ping).
+ * Readiness of Kafka as this process uses it: the shared client's admin answers a metadata call for the topics
+ * it uses (an intake: the inbox only), the producer is connected and, where the worker runs, the inbox consumer
+ * is in its group (CASES C26: no separate ping).
  */
 @Injectable()
 export class KafkaHealthIndicator implements OnApplicationShutdown {

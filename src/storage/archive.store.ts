@@ -50,9 +50,10 @@ export interface ArchivedObject {
  * - a body that fits in one part is held, then put at its archive key with every fact in its metadata;
  * - a bigger one is a multipart upload straight to its archive key (nothing appears there until it completes),
  *   whose metadata names the run and points at a manifest: a small JSON object under S3_MANIFEST_PREFIX, written
- *   once the upload is complete, that holds the facts and the archive object's ETag. Until the manifest exists the
- *   run does not count as archived; a retry uploads it again. A server-side copy would avoid the manifest but
- *   moves every byte a second time, which for big files cost a third of the archiving time.
+ *   once the upload is complete, that holds the facts and the archive object's ETag and size as HEAD reports them.
+ *   Until a manifest whose ETag, size and event id match the object exists, the run does not count as archived; a
+ *   retry uploads it again. A server-side copy would avoid the manifest but moves every byte a second time, which
+ *   for big files cost a third of the archiving time.
  */
 @Injectable()
 export class ArchiveStore implements OnApplicationShutdown {
@@ -77,7 +78,7 @@ export class ArchiveStore implements OnApplicationShutdown {
     return `${this.config.s3.manifestPrefix}/${path}.json`;
   }
 
-  /** The archived run at this key, or undefined when there is none, only a foreign object, or no manifest yet. */
+  /** The archived run at this key; undefined when there is none, only a foreign object, or no matching manifest. */
   async find(key: string): Promise<ArchivedObject | undefined> {
     try {
       const head = await this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));

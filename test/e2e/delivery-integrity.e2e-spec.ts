@@ -79,7 +79,7 @@ describe('download integrity (C12, C14)', () => {
     return readObject(s3, service.env.S3_BUCKET, archiveKeyOf(service.env, reportId, 'run_1'));
   }
 
-  /** The run's archive holds one object or none, and the run left nothing new under the staging prefix. */
+  /** The run's archive holds one object or none, and the run left no open upload and no orphaned manifest behind. */
   async function expectNoLeftovers(reportId: string, archived: boolean): Promise<void> {
     expect(await reportObjects(s3, service.env, reportId)).toHaveLength(archived ? 1 : 0);
     expect(await stagingLeftovers(s3, service.env)).toEqual(stagingBefore);
