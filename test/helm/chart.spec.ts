@@ -601,6 +601,13 @@ describe('helm chart connectly-report-ingest', () => {
       ]);
     });
 
+    const DNS_PORTS = [
+      { port: 53, protocol: 'UDP' },
+      { port: 53, protocol: 'TCP' },
+    ];
+    const KAFKA_PORTS = [{ port: 9092, protocol: 'TCP' }];
+    const HTTPS_PORTS = [{ port: 443, protocol: 'TCP' }];
+
     it('should keep the webhook port open to any sender for an intake when no peers are listed', () => {
       const policy = only(render({ role: 'intake' }), 'NetworkPolicy');
 
@@ -610,26 +617,17 @@ describe('helm chart connectly-report-ingest', () => {
     it('should let an intake out to DNS and Kafka only, not to the object store or Connectly', () => {
       const policy = only(render({ role: 'intake' }), 'NetworkPolicy');
 
-      expect(policy.spec?.egress?.map((rule) => rule.ports)).toEqual([
-        [
-          { port: 53, protocol: 'UDP' },
-          { port: 53, protocol: 'TCP' },
-        ],
-        [{ port: 9092, protocol: 'TCP' }],
-      ]);
+      expect(policy.spec?.egress?.map((rule) => rule.ports)).toEqual([DNS_PORTS, KAFKA_PORTS]);
     });
 
     it('should let a worker out to DNS, Kafka, the object store and Connectly', () => {
       const policy = only(render({ role: 'worker' }), 'NetworkPolicy');
 
       expect(policy.spec?.egress?.map((rule) => rule.ports)).toEqual([
-        [
-          { port: 53, protocol: 'UDP' },
-          { port: 53, protocol: 'TCP' },
-        ],
-        [{ port: 9092, protocol: 'TCP' }],
-        [{ port: 443, protocol: 'TCP' }],
-        [{ port: 443, protocol: 'TCP' }],
+        DNS_PORTS,
+        KAFKA_PORTS,
+        HTTPS_PORTS,
+        HTTPS_PORTS,
       ]);
     });
   });
