@@ -18,7 +18,7 @@ import { completedRun, startConnectly } from './lib/connectly';
 import { log, runAlone } from './lib/main';
 import { openLoop, type OpenLoopResult } from './lib/open-loop';
 import { waitForQuiet, type BenchOptions } from './lib/options';
-import { loadNow, type BenchResult, type Figure } from './lib/report';
+import { benchResult, type BenchResult, type Figure, type RunContext } from './lib/report';
 import { startService } from './lib/service';
 import { inboxPublish, responseTimes } from './lib/service-side';
 import type { LatencySummary } from './lib/stats';
@@ -220,15 +220,12 @@ interface Measured {
   coalesced: TargetRun;
 }
 
-interface Context {
-  startedAt: Date;
-  loadAtStart: number;
-  options: BenchOptions;
+interface Context extends RunContext {
   plan: Plan;
 }
 
 function result(context: Context, runs: Measured): BenchResult {
-  const { startedAt, options, plan } = context;
+  const { plan } = context;
   const { ours, allInOne, bare, coalesced } = runs;
   const at = `at ${plan.fixed.rate} req/s for ${plan.fixed.durationMs / 1000} s`;
   const same = (value: number): Figure['baseline'] => ({ label: 'bare node:http + kafkajs, coalesced', value });
@@ -306,15 +303,13 @@ function result(context: Context, runs: Measured): BenchResult {
       note: `highest rate with p99 < ${P99_LIMIT_MS} ms: ${bare.maxSustainedRate} req/s`,
     },
   ];
-  return {
-    name: NAME,
-    smoke: options.smoke,
-    startedAt: startedAt.toISOString(),
-    durationS: Math.round((Date.now() - startedAt.getTime()) / 1000),
-    loadAverage: { start: context.loadAtStart, end: loadNow() },
-    figures,
-    details: { plan, service: ours, serviceAllInOne: allInOne, baseline: coalesced, oneByOneBaseline: bare },
-  };
+  return benchResult(NAME, context, figures, {
+    plan,
+    service: ours,
+    serviceAllInOne: allInOne,
+    baseline: coalesced,
+    oneByOneBaseline: bare,
+  });
 }
 
 if (require.main === module) runAlone(NAME, runAck);

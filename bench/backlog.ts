@@ -14,7 +14,7 @@ import { completedRun, startConnectly } from './lib/connectly';
 import { EventWatch, type SeenEvent } from './lib/event-watch';
 import { log, runAlone } from './lib/main';
 import { waitForQuiet, type BenchOptions } from './lib/options';
-import { loadNow, type BenchResult, type Figure } from './lib/report';
+import { benchResult, type BenchResult, type Figure, type RunContext } from './lib/report';
 import { startService, type RunningService } from './lib/service';
 import { round } from './lib/stats';
 
@@ -43,10 +43,7 @@ export async function runBacklog(options: BenchOptions): Promise<BenchResult> {
   const names = isolation(NAME);
   await createIsolatedTopics(stack, names);
   const connectly = await startConnectly();
-  const events = new EventWatch(stack.kafkaBrokers, `${names.runId}-watch`, [
-    names.topics.reportReady,
-    names.topics.reportFailed,
-  ]);
+  const events = EventWatch.forOutcomes(stack.kafkaBrokers, names);
 
   try {
     await events.start();
@@ -141,11 +138,7 @@ function countBy(values: string[]): Record<string, number> {
   return counts;
 }
 
-interface Context {
-  startedAt: Date;
-  loadAtStart: number;
-  options: BenchOptions;
-}
+type Context = RunContext;
 
 function result(context: Context, drain: Drain): BenchResult {
   const n = drain.webhooks;
@@ -167,15 +160,7 @@ function result(context: Context, drain: Drain): BenchResult {
       note: 'not a failure',
     },
   ];
-  return {
-    name: NAME,
-    smoke: context.options.smoke,
-    startedAt: context.startedAt.toISOString(),
-    durationS: Math.round((Date.now() - context.startedAt.getTime()) / 1000),
-    loadAverage: { start: context.loadAtStart, end: loadNow() },
-    figures,
-    details: { drain, rowsPerCsv: ROWS_PER_CSV },
-  };
+  return benchResult(NAME, context, figures, { drain, rowsPerCsv: ROWS_PER_CSV });
 }
 
 if (require.main === module) runAlone(NAME, runBacklog);

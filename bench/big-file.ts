@@ -20,7 +20,7 @@ import { CACHE_DIR, cachedCampaignCsv } from './lib/fixtures';
 import { log, runAlone } from './lib/main';
 import { RssSampler } from './lib/memory';
 import { waitForQuiet, type BenchOptions } from './lib/options';
-import { loadNow, REPO_ROOT, type BenchResult, type Figure } from './lib/report';
+import { benchResult, REPO_ROOT, type BenchResult, type Figure, type RunContext } from './lib/report';
 import { startService } from './lib/service';
 import { mbPerSecond, MIB } from './lib/stats';
 
@@ -134,10 +134,7 @@ async function serviceTransfer(
   connectly: ConnectlySimulator,
   source: { file: string; bytes: number },
 ): Promise<Transfer> {
-  const events = new EventWatch(stack.kafkaBrokers, `${names.runId}-watch`, [
-    names.topics.reportReady,
-    names.topics.reportFailed,
-  ]);
+  const events = EventWatch.forOutcomes(stack.kafkaBrokers, names);
   await events.start();
   const service = await startService(stack, names, connectly);
   const memory = new RssSampler(service.child.pid).start();
@@ -170,10 +167,7 @@ function servedMs(connectly: ConnectlySimulator, reportId: string): number | und
   return served.closedAt.getTime() - served.startedAt.getTime();
 }
 
-interface Context {
-  startedAt: Date;
-  loadAtStart: number;
-  options: BenchOptions;
+interface Context extends RunContext {
   bytes: number;
 }
 
@@ -216,15 +210,7 @@ function result(
     },
     { label: `plain copy of the same ${size} (disk limit)`, value: copy.mbPerS, unit: 'MB/s' },
   ];
-  return {
-    name: NAME,
-    smoke: context.options.smoke,
-    startedAt: context.startedAt.toISOString(),
-    durationS: Math.round((Date.now() - context.startedAt.getTime()) / 1000),
-    loadAverage: { start: context.loadAtStart, end: loadNow() },
-    figures,
-    details: { bytes: context.bytes, copy, pipe, service },
-  };
+  return benchResult(NAME, context, figures, { bytes: context.bytes, copy, pipe, service });
 }
 
 if (require.main === module) runAlone(NAME, runBigFile);

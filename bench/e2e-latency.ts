@@ -14,7 +14,7 @@ import { EventWatch } from './lib/event-watch';
 import { cachedCampaignCsv } from './lib/fixtures';
 import { log, runAlone } from './lib/main';
 import { waitForQuiet, type BenchOptions } from './lib/options';
-import { loadNow, type BenchResult, type Figure } from './lib/report';
+import { benchResult, type BenchResult, type Figure, type RunContext } from './lib/report';
 import { startService, type RunningService } from './lib/service';
 import { summarize, type LatencySummary } from './lib/stats';
 
@@ -62,10 +62,7 @@ export async function runE2eLatency(options: BenchOptions): Promise<BenchResult>
   const names = isolation(NAME);
   await createIsolatedTopics(stack, names);
   const connectly = await startConnectly();
-  const events = new EventWatch(stack.kafkaBrokers, `${names.runId}-watch`, [
-    names.topics.reportReady,
-    names.topics.reportFailed,
-  ]);
+  const events = EventWatch.forOutcomes(stack.kafkaBrokers, names);
 
   try {
     await events.start();
@@ -125,11 +122,7 @@ async function oneRun(
   return { ackMs, eventMs: event.atMs - started, ready: event.topic.endsWith('report-ready') };
 }
 
-interface Context {
-  startedAt: Date;
-  loadAtStart: number;
-  options: BenchOptions;
-}
+type Context = RunContext;
 
 function result(context: Context, results: CaseResult[]): BenchResult {
   const target = new Map(cases(context.options.smoke).map((item) => [item.label, item.target]));
@@ -149,15 +142,7 @@ function result(context: Context, results: CaseResult[]): BenchResult {
     },
     { label: `runs that failed, ${item.label}`, value: item.failures, unit: '', target: { op: '==', value: 0 } },
   ]);
-  return {
-    name: NAME,
-    smoke: context.options.smoke,
-    startedAt: context.startedAt.toISOString(),
-    durationS: Math.round((Date.now() - context.startedAt.getTime()) / 1000),
-    loadAverage: { start: context.loadAtStart, end: loadNow() },
-    figures,
-    details: { cases: results },
-  };
+  return benchResult(NAME, context, figures, { cases: results });
 }
 
 if (require.main === module) runAlone(NAME, runE2eLatency);

@@ -1,5 +1,6 @@
 import { Consumer, Kafka, logLevel } from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Isolation } from './bench-stack';
 
 export interface SeenEvent {
   readonly ceId: string;
@@ -11,6 +12,11 @@ export interface SeenEvent {
 
 /** A downstream consumer of the event topics that notes when each event arrives, keyed by its ce_id. */
 export class EventWatch {
+  /** A watch over a benchmark run's report-ready and report-failed topics, in a group of its own. */
+  static forOutcomes(brokers: string, names: Isolation): EventWatch {
+    return new EventWatch(brokers, `${names.runId}-watch`, [names.topics.reportReady, names.topics.reportFailed]);
+  }
+
   readonly seen = new Map<string, SeenEvent>();
   private readonly consumer: Consumer;
   private readonly waiters = new Map<string, (event: SeenEvent) => void>();

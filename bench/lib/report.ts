@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { BenchOptions } from './options';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');
 export const RESULTS_DIR = join(REPO_ROOT, 'bench', 'results');
@@ -31,6 +32,31 @@ export interface BenchResult {
   readonly loadAverage: { readonly start: number; readonly end: number };
   readonly figures: Figure[];
   readonly details: Record<string, unknown>;
+}
+
+/** What every benchmark notes as it starts, for its result. */
+export interface RunContext {
+  readonly startedAt: Date;
+  readonly loadAtStart: number;
+  readonly options: BenchOptions;
+}
+
+/** A benchmark's result: its figures and details, with when it ran, how long it took and the load around it. */
+export function benchResult(
+  name: string,
+  context: RunContext,
+  figures: Figure[],
+  details: Record<string, unknown>,
+): BenchResult {
+  return {
+    name,
+    smoke: context.options.smoke,
+    startedAt: context.startedAt.toISOString(),
+    durationS: Math.round((Date.now() - context.startedAt.getTime()) / 1000),
+    loadAverage: { start: context.loadAtStart, end: loadNow() },
+    figures,
+    details,
+  };
 }
 
 export interface Machine {

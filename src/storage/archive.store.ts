@@ -72,7 +72,7 @@ export class ArchiveStore implements OnApplicationShutdown {
   }
 
   /** Where the manifest of a multi-part archive object lives: its archive path under the manifest prefix. */
-  manifestKeyOf(key: string): string {
+  private manifestKeyOf(key: string): string {
     const archivePrefix = `${this.config.s3.prefix}/`;
     const path = key.startsWith(archivePrefix) ? key.slice(archivePrefix.length) : key;
     return `${this.config.s3.manifestPrefix}/${path}.json`;

@@ -3,8 +3,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import { campaignCsvBuffer, campaignCsvColumns, CampaignCsvOptions } from '../fixtures/campaign-csv';
 import { ConnectlySimulator } from '../simulator/connectly-simulator';
 import { startConnectly } from '../support/connectly-fixture';
-import { stagingLeftovers } from '../support/delivery-kit';
-import { EventCollector, withId } from '../support/event-collector';
+import { transferLeftovers } from '../support/delivery-kit';
+import { collectOutcomes, EventCollector, withId } from '../support/event-collector';
 import { schemaErrors } from '../support/event-schemas';
 import {
   isolatedEnv,
@@ -31,11 +31,7 @@ describe('webhook to archive to report-ready', () => {
     connectly = started.connectly;
     service = await startService(isolatedEnv({ ...started.env, CONNECTLY_API_KEY: apiKey }));
     webhookUrl = `${service.baseUrl}/webhooks/connectly`;
-    events = new EventCollector(service.env.KAFKA_BROKERS, [
-      service.env.TOPIC_REPORT_READY,
-      service.env.TOPIC_REPORT_FAILED,
-    ]);
-    await events.start();
+    events = await collectOutcomes(service.env);
     s3 = testS3Client();
   });
 
@@ -160,7 +156,7 @@ describe('webhook to archive to report-ready', () => {
 
     expect(sha256(stored)).toBe(sha256(source));
     expect((event.data.content as { rowCount: number }).rowCount).toBe(40_000);
-    expect(await stagingLeftovers(s3, service.env)).toEqual({ openUploads: 0, objects: [] });
+    expect(await transferLeftovers(s3, service.env)).toEqual({ openUploads: 0, objects: [] });
   });
 
   describe('a multi-part file, whose facts are known only after the upload starts', () => {

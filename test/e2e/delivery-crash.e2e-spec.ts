@@ -12,10 +12,10 @@ import {
   reportsApiCalls,
   sha256,
   signatureOf,
-  stagingLeftovers,
+  transferLeftovers,
   startSimulator,
 } from '../support/delivery-kit';
-import { CollectedEvent, EventCollector, withId } from '../support/event-collector';
+import { CollectedEvent, collectOutcomes, EventCollector, withId } from '../support/event-collector';
 import { eventually } from '../support/eventually';
 import { topicRecordCount, waitForInboxDrained } from '../support/kafka-offsets';
 import { isolatedEnv, listKeys, openMultipartUploads, testS3Client } from '../support/service-harness';
@@ -51,9 +51,8 @@ describe('crashes and shutdowns of the service process (C20, C01, C28)', () => {
   }
 
   async function collect(env: Record<string, string>): Promise<EventCollector> {
-    const collector = new EventCollector(env.KAFKA_BROKERS, [env.TOPIC_REPORT_READY, env.TOPIC_REPORT_FAILED]);
+    const collector = await collectOutcomes(env);
     collectors.push(collector);
-    await collector.start();
     return collector;
   }
 
@@ -153,9 +152,9 @@ describe('crashes and shutdowns of the service process (C20, C01, C28)', () => {
       BUILD_AND_RESTART_MS,
     );
 
-    it('should leave no multipart upload or staging object behind from the killed process', async () => {
+    it('should leave no multipart upload or orphan manifest behind from the killed process', async () => {
       expect(announced).toBeDefined();
-      expect(await stagingLeftovers(s3, env)).toEqual({ openUploads: 0, objects: [] });
+      expect(await transferLeftovers(s3, env)).toEqual({ openUploads: 0, objects: [] });
     });
   });
 
@@ -246,7 +245,7 @@ describe('crashes and shutdowns of the service process (C20, C01, C28)', () => {
         expect(await eventCounts(env)).toEqual({ ready: 1, failed: 0 });
         expect(connectly.downloadCount('rep_drained', 'run_1')).toBe(1);
         expect(await reportObjects(s3, env, 'rep_drained')).toHaveLength(1);
-        expect(await stagingLeftovers(s3, env)).toEqual({ openUploads: 0, objects: [] });
+        expect(await transferLeftovers(s3, env)).toEqual({ openUploads: 0, objects: [] });
         expect(events.events.filter(withId('rep_drained:run_1'))).toHaveLength(1);
       },
       BUILD_AND_RESTART_MS,
@@ -281,7 +280,7 @@ describe('crashes and shutdowns of the service process (C20, C01, C28)', () => {
         const exitedAfterMs = Date.now() - signalledAt;
 
         expect(events.events.filter(withId('rep_cut_off:run_1'))).toEqual([]);
-        expect(await stagingLeftovers(s3, env)).toEqual({ openUploads: 0, objects: [] });
+        expect(await transferLeftovers(s3, env)).toEqual({ openUploads: 0, objects: [] });
         expect(exitedAfterMs).toBeLessThan(graceMs + 5000);
         expect(exit).toEqual({ code: 0, signal: null });
       },
@@ -299,7 +298,7 @@ describe('crashes and shutdowns of the service process (C20, C01, C28)', () => {
         expect(readyData(announced).archive.checksum.value).toBe(sha256(source));
         expect(await eventCounts(env)).toEqual({ ready: 1, failed: 0 });
         expect(await reportObjects(s3, env, 'rep_cut_off')).toHaveLength(1);
-        expect(await stagingLeftovers(s3, env)).toEqual({ openUploads: 0, objects: [] });
+        expect(await transferLeftovers(s3, env)).toEqual({ openUploads: 0, objects: [] });
       },
       BUILD_AND_RESTART_MS,
     );

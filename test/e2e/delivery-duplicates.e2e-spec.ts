@@ -5,7 +5,7 @@ import { ConnectlySimulator } from '../simulator/connectly-simulator';
 import { ConnectlyWebhookPayload } from '../simulator/webhook-payload';
 import { WebhookResponse } from '../simulator/webhook-sender';
 import { addCampaignRun, readyData, REPORT_TYPE, reportObjects, sha256, startSimulator } from '../support/delivery-kit';
-import { CollectedEvent, EventCollector, withId } from '../support/event-collector';
+import { CollectedEvent, collectOutcomes, EventCollector, withId } from '../support/event-collector';
 import { topicRecordCount, waitForInboxDrained } from '../support/kafka-offsets';
 import { isolatedEnv, listKeys, ServiceUnderTest, startService, testS3Client } from '../support/service-harness';
 
@@ -21,11 +21,7 @@ describe('duplicate and concurrent deliveries (C19, C06)', () => {
     const simulator = await startSimulator(`key-${randomUUID()}`);
     connectly = simulator.connectly;
     service = await startService(isolatedEnv({ ...simulator.env, INGEST_CONCURRENCY: '3' }));
-    events = new EventCollector(service.env.KAFKA_BROKERS, [
-      service.env.TOPIC_REPORT_READY,
-      service.env.TOPIC_REPORT_FAILED,
-    ]);
-    await events.start();
+    events = await collectOutcomes(service.env);
     s3 = testS3Client();
   });
 

@@ -11,10 +11,10 @@ import {
   readyData,
   reportObjects,
   sha256,
-  stagingLeftovers,
+  transferLeftovers,
   startSimulator,
 } from '../support/delivery-kit';
-import { CollectedEvent, EventCollector, withId } from '../support/event-collector';
+import { CollectedEvent, collectOutcomes, EventCollector, withId } from '../support/event-collector';
 import { waitForInboxDrained } from '../support/kafka-offsets';
 import { isolatedEnv, readObject, ServiceUnderTest, startService, testS3Client } from '../support/service-harness';
 
@@ -27,7 +27,7 @@ describe('download integrity (C12, C14)', () => {
   let service: ServiceUnderTest;
   let events: EventCollector;
   let s3: S3Client;
-  let stagingBefore: { openUploads: number; objects: string[] };
+  let leftoversBefore: { openUploads: number; objects: string[] };
 
   beforeAll(async () => {
     const simulator = await startSimulator(`key-${randomUUID()}`);
@@ -40,11 +40,7 @@ describe('download integrity (C12, C14)', () => {
         DOWNLOAD_MAX_BYTES: String(MAX_BYTES),
       }),
     );
-    events = new EventCollector(service.env.KAFKA_BROKERS, [
-      service.env.TOPIC_REPORT_READY,
-      service.env.TOPIC_REPORT_FAILED,
-    ]);
-    await events.start();
+    events = await collectOutcomes(service.env);
     s3 = testS3Client();
   });
 
@@ -59,7 +55,7 @@ describe('download integrity (C12, C14)', () => {
 
   /** Sends the run's webhook with `fault` on its downloads, and returns its only outcome event. */
   async function deliver(reportId: string, source: Buffer, fault?: DownloadFault): Promise<CollectedEvent> {
-    stagingBefore = await stagingLeftovers(s3, service.env);
+    leftoversBefore = await transferLeftovers(s3, service.env);
     addCampaignRun(connectly, reportId, 'run_1', source);
     if (fault !== undefined) connectly.setDownloadFault(reportId, 'run_1', fault);
     const response = await connectly.sendWebhook(
@@ -82,7 +78,7 @@ describe('download integrity (C12, C14)', () => {
   /** The run's archive holds one object or none, and the run left no open upload and no orphaned manifest behind. */
   async function expectNoLeftovers(reportId: string, archived: boolean): Promise<void> {
     expect(await reportObjects(s3, service.env, reportId)).toHaveLength(archived ? 1 : 0);
-    expect(await stagingLeftovers(s3, service.env)).toEqual(stagingBefore);
+    expect(await transferLeftovers(s3, service.env)).toEqual(leftoversBefore);
   }
 
   describe('a gzip-encoded download', () => {
@@ -148,7 +144,7 @@ describe('download integrity (C12, C14)', () => {
   });
 
   describe('a download that stalls mid-body', () => {
-    it('should give up after DOWNLOAD_READ_TIMEOUT_MS, retry to a complete copy, and leave no parts or staging objects', async () => {
+    it('should give up after DOWNLOAD_READ_TIMEOUT_MS, retry to a complete copy, and leave no parts or orphan manifests', async () => {
       const source = campaignCsvBuffer({ rows: estimateCampaignCsvRows(7 * MiB), seed: 5 });
       const started = Date.now();
       const event = await deliver('rep_stall', source, { kind: 'once', fault: { kind: 'stall', afterBytes: 6 * MiB } });

@@ -17,7 +17,7 @@ import {
   signatureOf,
   startSimulator,
 } from '../support/delivery-kit';
-import { CollectedEvent, EventCollector, withId } from '../support/event-collector';
+import { CollectedEvent, collectOutcomes, EventCollector, withId } from '../support/event-collector';
 import { waitForInboxDrained } from '../support/kafka-offsets';
 import { isolatedEnv, readObject, ServiceUnderTest, startService, testS3Client } from '../support/service-harness';
 
@@ -36,11 +36,7 @@ describe('signed link refresh through the Reports API (C16)', () => {
     const simulator = await startSimulator(apiKey, API_URL_TTL_MS);
     connectly = simulator.connectly;
     service = await startService(isolatedEnv({ ...simulator.env, INGEST_MAX_ATTEMPTS: String(MAX_ATTEMPTS) }));
-    events = new EventCollector(service.env.KAFKA_BROKERS, [
-      service.env.TOPIC_REPORT_READY,
-      service.env.TOPIC_REPORT_FAILED,
-    ]);
-    await events.start();
+    events = await collectOutcomes(service.env);
     s3 = testS3Client();
   });
 

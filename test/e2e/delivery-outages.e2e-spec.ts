@@ -10,10 +10,10 @@ import {
   readyData,
   reportObjects,
   sha256,
-  stagingLeftovers,
+  transferLeftovers,
   startSimulator,
 } from '../support/delivery-kit';
-import { CollectedEvent, EventCollector, withId } from '../support/event-collector';
+import { CollectedEvent, collectOutcomes, EventCollector, withId } from '../support/event-collector';
 import { eventually } from '../support/eventually';
 import { topicRecordCount, waitForInboxDrained } from '../support/kafka-offsets';
 import { isolatedEnv, ServiceUnderTest, startService, testS3Client } from '../support/service-harness';
@@ -50,11 +50,7 @@ describe('outages of the stores the service depends on', () => {
       service = await startService(
         isolatedEnv({ ...simulatorEnv, INGEST_MAX_ATTEMPTS: '100', INGEST_RETRY_MAX_MS: '1000' }),
       );
-      events = new EventCollector(service.env.KAFKA_BROKERS, [
-        service.env.TOPIC_REPORT_READY,
-        service.env.TOPIC_REPORT_FAILED,
-      ]);
-      await events.start();
+      events = await collectOutcomes(service.env);
     });
 
     afterAll(async () => {
@@ -116,7 +112,7 @@ describe('outages of the stores the service depends on', () => {
       expect(readyData(announced.find(withId(`${ids[0]}:run_1`))!).archive.checksum.value).toBe(sha256(inFlight));
       for (const id of ids)
         expect(await reportObjects(s3, service.env, id)).toEqual([archiveKeyOf(service.env, id, 'run_1')]);
-      expect(await stagingLeftovers(s3, service.env)).toEqual({ openUploads: 0, objects: [] });
+      expect(await transferLeftovers(s3, service.env)).toEqual({ openUploads: 0, objects: [] });
       await eventually('readiness to recover', async () => ((await readiness()).status === 200 ? true : undefined));
     });
   });
@@ -160,8 +156,7 @@ describe('outages of the stores the service depends on', () => {
       expect(child.logText()).not.toMatch(/unhandled/i);
 
       await createTopics(env.KAFKA_BROKERS, [env.TOPIC_REPORT_READY]);
-      events = new EventCollector(env.KAFKA_BROKERS, [env.TOPIC_REPORT_READY, env.TOPIC_REPORT_FAILED]);
-      await events.start();
+      events = await collectOutcomes(env);
       const [announced] = await events.waitFor(1, withId('rep_no_topic:run_1'), 90_000);
       await waitForInboxDrained(env, 90_000);
 
@@ -172,7 +167,7 @@ describe('outages of the stores the service depends on', () => {
       expect(child.exited).toBeUndefined();
       expect(child.logText()).not.toMatch(/unhandled/i);
       expect((await child.probe('/health/ready'))?.status).toBe(200);
-      expect(await stagingLeftovers(s3, env)).toEqual({ openUploads: 0, objects: [] });
+      expect(await transferLeftovers(s3, env)).toEqual({ openUploads: 0, objects: [] });
     }, 240_000);
   });
 });

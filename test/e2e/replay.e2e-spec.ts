@@ -4,7 +4,7 @@ import { Server } from 'node:http';
 import { campaignCsvBuffer } from '../fixtures/campaign-csv';
 import { ConnectlySimulator } from '../simulator/connectly-simulator';
 import { startConnectly } from '../support/connectly-fixture';
-import { EventCollector, withId } from '../support/event-collector';
+import { collectOutcomes, EventCollector, withId } from '../support/event-collector';
 import { isolatedEnv, ServiceUnderTest, startService } from '../support/service-harness';
 
 const ADMIN_TOKEN = 'admin-token-e2e-0123456789abcdef';
@@ -23,11 +23,7 @@ describe('replay and redrive', () => {
       isolatedEnv({ ...started.env, CONNECTLY_API_KEY: apiKey, ADMIN_TOKEN, INGEST_MAX_ATTEMPTS: '2' }),
     );
     server = service.app.getHttpServer() as Server;
-    events = new EventCollector(service.env.KAFKA_BROKERS, [
-      service.env.TOPIC_REPORT_READY,
-      service.env.TOPIC_REPORT_FAILED,
-    ]);
-    await events.start();
+    events = await collectOutcomes(service.env);
   });
 
   afterAll(async () => {

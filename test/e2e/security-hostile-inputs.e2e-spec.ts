@@ -14,10 +14,10 @@ import {
   failedData,
   readyData,
   reportsApiCalls,
-  stagingLeftovers,
+  transferLeftovers,
   startSimulator,
 } from '../support/delivery-kit';
-import { CollectedEvent, EventCollector, withId } from '../support/event-collector';
+import { CollectedEvent, collectOutcomes, EventCollector, withId } from '../support/event-collector';
 import { isolatedEnv, listKeys, ServiceUnderTest, startService, testS3Client } from '../support/service-harness';
 import { documentedWebhook } from '../support/webhook-payload';
 
@@ -861,11 +861,7 @@ describe('downloads from an allowlisted host that misbehaves (C21 redirects, siz
         INGEST_MAX_ATTEMPTS: '2',
       }),
     );
-    events = new EventCollector(service.env.KAFKA_BROKERS, [
-      service.env.TOPIC_REPORT_READY,
-      service.env.TOPIC_REPORT_FAILED,
-    ]);
-    await events.start();
+    events = await collectOutcomes(service.env);
     s3 = testS3Client();
   });
 
@@ -933,7 +929,7 @@ describe('downloads from an allowlisted host that misbehaves (C21 redirects, siz
     expect(await listKeys(s3, service.env.S3_BUCKET, `${service.env.S3_PREFIX}/`)).not.toContainEqual(
       expect.stringContaining('report=rep_gzip_bomb'),
     );
-    expect(await stagingLeftovers(s3, service.env)).toEqual({ openUploads: 0, objects: [] });
+    expect(await transferLeftovers(s3, service.env)).toEqual({ openUploads: 0, objects: [] });
   });
 
   it('should refuse an endless chunked body at DOWNLOAD_MAX_BYTES, and store nothing', async () => {
@@ -947,7 +943,7 @@ describe('downloads from an allowlisted host that misbehaves (C21 redirects, siz
 
     expect(failedData(event)).toMatchObject({ reason: 'too-large' });
     expect(connectly.bytesWritten('rep_endless', 'run_1')).toBeLessThan(64 * MiB);
-    expect(await stagingLeftovers(s3, service.env)).toEqual({ openUploads: 0, objects: [] });
+    expect(await transferLeftovers(s3, service.env)).toEqual({ openUploads: 0, objects: [] });
   });
 
   it('should never announce one run archived under another run whose id differs only by an unpaired surrogate', async () => {

@@ -8,7 +8,7 @@ import type { WebhookResponse } from '../simulator/webhook-sender';
 import { ensureServiceBuilt } from '../support/build-once';
 import { ChildService, startChildService } from '../support/child-service';
 import { addCampaignRun, failedData, reportsApiCalls, startSimulator } from '../support/delivery-kit';
-import { CollectedEvent, EventCollector, withId } from '../support/event-collector';
+import { CollectedEvent, collectOutcomes, EventCollector, withId } from '../support/event-collector';
 import { isolatedEnv } from '../support/service-harness';
 
 const WEBHOOK = '/webhooks/connectly';
@@ -98,8 +98,7 @@ describe('secrets, signed links and report content in logs, events and answers (
       INGEST_MAX_ATTEMPTS: '3',
     });
     child = await startChildService(env, { name: 'security-secrets' });
-    events = new EventCollector(env.KAFKA_BROKERS, [env.TOPIC_REPORT_READY, env.TOPIC_REPORT_FAILED]);
-    await events.start();
+    events = await collectOutcomes(env);
 
     addRun('rep_ok', campaignCsvBuffer({ rows: 40, seed: 21 }));
     accepted(await deliver(connectly.webhookPayload('rep_ok', 'run_1')));

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { campaignCsvBuffer } from '../fixtures/campaign-csv';
 import { ConnectlySimulator } from '../simulator/connectly-simulator';
 import { addCampaignRun, readyData, reportObjects, sha256, startSimulator } from '../support/delivery-kit';
-import { EventCollector, withId } from '../support/event-collector';
+import { collectOutcomes, EventCollector, withId } from '../support/event-collector';
 import { topicRecordCount, waitForInboxDrained } from '../support/kafka-offsets';
 import { isolatedEnv, ServiceUnderTest, startService, testS3Client } from '../support/service-harness';
 
@@ -26,8 +26,7 @@ describe('intake and worker as separate processes (SERVICE_ROLE)', () => {
     env = isolatedEnv(simulator.env);
     // The intake has no object store to reach: an endpoint nobody listens on proves it never tries.
     intake = await startService({ ...env, SERVICE_ROLE: 'intake', S3_ENDPOINT: 'http://127.0.0.1:9' });
-    events = new EventCollector(env.KAFKA_BROKERS, [env.TOPIC_REPORT_READY, env.TOPIC_REPORT_FAILED]);
-    await events.start();
+    events = await collectOutcomes(env);
     s3 = testS3Client();
   });
 

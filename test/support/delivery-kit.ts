@@ -74,7 +74,7 @@ export function reportObjects(s3: S3Client, env: Record<string, string>, reportI
  * What an interrupted transfer could leave behind: multipart uploads still open under the service instance's
  * archive prefix, and manifests with no archive object beside them.
  */
-export async function stagingLeftovers(
+export async function transferLeftovers(
   s3: S3Client,
   env: Record<string, string>,
 ): Promise<{ openUploads: number; objects: string[] }> {

@@ -72,3 +72,10 @@ export const withId =
   (id: string) =>
   (event: CollectedEvent): boolean =>
     event.headers.ce_id === id;
+
+/** A started collector over a service instance's report-ready and report-failed topics. */
+export async function collectOutcomes(env: Record<string, string>): Promise<EventCollector> {
+  const collector = new EventCollector(env.KAFKA_BROKERS, [env.TOPIC_REPORT_READY, env.TOPIC_REPORT_FAILED]);
+  await collector.start();
+  return collector;
+}
